@@ -1,0 +1,1 @@
+"""Qualification assessments: content, attempts, scoring, grading and decisions."""

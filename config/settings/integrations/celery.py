@@ -1,0 +1,69 @@
+"""Celery: safe retries from the start, JSON only, queues named by kind of job.
+
+With no CELERY_BROKER_URL, tasks run in-process (eagerly): the zero-setup default of
+`python3 dev.py run`. The service says so in its log at start (common.apps).
+"""
+
+from celery.schedules import crontab
+from kombu import Queue
+
+from config.env import env
+
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_EAGER_PROPAGATES = True
+if CELERY_TASK_ALWAYS_EAGER:
+    CELERY_BROKER_URL = "memory://"
+# Results are off by default (TASK_IGNORE_RESULT); the few tasks that return something to a
+# caller turn them on and use this backend.
+CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or (
+    CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else "cache+memory://"
+)
+CELERY_RESULT_EXPIRES = 3600
+
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_TASK_IGNORE_RESULT = True
+
+# A task is acknowledged only when it has finished, and put back when its worker dies, so a
+# crash redelivers it; every task is therefore written to be idempotent.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# Time limits stay below the broker's visibility timeout: Redis redelivers an unacknowledged
+# message after that timeout, so a task still running then would run twice at once.
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=300)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=360)
+CELERY_BROKER_VISIBILITY_TIMEOUT = env.int("CELERY_BROKER_VISIBILITY_TIMEOUT", default=3600)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT}
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT}
+
+# Queues by kind of job, so that a flood of one kind never starves the others.
+CELERY_QUEUE_NAMES = (
+    "default",
+    "email",
+    "scoring",
+    "sandbox",
+    "aggregation",
+    "payouts",
+    "maintenance",
+)
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_QUEUES = tuple(Queue(name, routing_key=name) for name in CELERY_QUEUE_NAMES)
+CELERY_TASK_ROUTES = {
+    "common.ping": {"queue": "default"},
+    "common.sessions_clear_expired": {"queue": "maintenance"},
+    "contributors.email_*": {"queue": "email"},
+}
+
+CELERY_BEAT_SCHEDULE = {
+    # Every day at 03:17 UTC, delete expired log-in sessions.
+    "sessions-clear-expired": {
+        "task": "common.sessions_clear_expired",
+        "schedule": crontab(hour=3, minute=17),
+    },
+}

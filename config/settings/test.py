@@ -1,0 +1,23 @@
+"""The test suite: PostgreSQL and Redis when the environment names them, SQLite otherwise."""
+
+from config.env import env
+from config.settings.base import *  # noqa: F403
+
+DEBUG = False
+SECRET_KEY = "django-insecure-test-suite-only"  # noqa: S105
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed; tests only
+# The test process always uses the locmem outbox (pytest-django sets it); a worker process
+# started by the `celery_worker` fixture writes mail to files the test can read.
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.locmem.EmailBackend")
+EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default="")
+SITE_URL = "http://testserver"
+
+# Unit tests run tasks in-process; the `celery_worker` fixture turns this off for the tests that
+# send real messages through Redis to a worker process.
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TEST_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
+
+# Static files come from the apps' folders (no collectstatic in tests).
+WHITENOISE_AUTOREFRESH = True
+WHITENOISE_USE_FINDERS = True

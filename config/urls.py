@@ -1,0 +1,20 @@
+"""URL root: pages at /, the admin at /admin/, the API at /api/v1/ with its schema and docs."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+admin.site.site_header = "EvalMarket administration"
+admin.site.site_title = "EvalMarket admin"
+
+api_v1 = [
+    path("", include("contributors.api.urls")),
+]
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("", include("contributors.urls")),
+]

@@ -1,0 +1,41 @@
+"""Writes of the contributors app. Views, admin actions, tasks and commands all call these."""
+
+from contributors.services.accounts import (
+    email_verification_resend,
+    email_verification_send,
+    email_verification_token_make,
+    email_verify,
+    user_authenticate,
+    user_create,
+    user_sign_up,
+)
+from contributors.services.application import (
+    application_missing_fields,
+    application_save,
+    application_submit,
+    profile_update,
+)
+from contributors.services.status import (
+    STATUS_TRANSITIONS,
+    contributor_decide,
+    contributor_reinstate,
+    contributor_suspend,
+)
+
+__all__ = [
+    "STATUS_TRANSITIONS",
+    "application_missing_fields",
+    "application_save",
+    "application_submit",
+    "contributor_decide",
+    "contributor_reinstate",
+    "contributor_suspend",
+    "email_verification_resend",
+    "email_verification_send",
+    "email_verification_token_make",
+    "email_verify",
+    "profile_update",
+    "user_authenticate",
+    "user_create",
+    "user_sign_up",
+]

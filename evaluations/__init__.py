@@ -1,0 +1,1 @@
+"""Evaluation forms, tasks, work distribution, submissions, reviews, aggregation and export."""

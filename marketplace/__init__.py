@@ -1,0 +1,1 @@
+"""Tiers and rates, projects, the dashboard, time tracking, the earnings ledger and payouts."""
