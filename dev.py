@@ -88,6 +88,7 @@ def run_service(args: list[str]) -> int:
     env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
     address = args[0] if args else "127.0.0.1:8000"
     manage("migrate", "--noinput", env=env)
+    manage("assessments_load", env=env)
     manage("demo_load", env=env)
     print(f"dev: serving on http://{address}/  (Ctrl+C stops)")
     return subprocess.call(

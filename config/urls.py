@@ -9,6 +9,7 @@ admin.site.site_title = "EvalMarket admin"
 
 api_v1 = [
     path("", include("contributors.api.urls")),
+    path("", include("assessments.api.urls")),
 ]
 
 urlpatterns = [
@@ -16,5 +17,6 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("assessments/", include("assessments.urls")),
     path("", include("contributors.urls")),
 ]

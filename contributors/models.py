@@ -268,3 +268,55 @@ class ContributorStatusChange(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise RuntimeError("Status history is append-only.")
+
+
+class Qualification(models.Model):
+    """A qualification held by a person: the right to work in a track (DESIGN.md, tiers).
+
+    Granted by a passed assessment (or by staff), and revoked only by a new decision; a row is
+    never deleted, so the history of who held what, when and why stays readable. At most one
+    live (unrevoked) row per person and code.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="qualifications")
+    code = models.CharField(
+        max_length=40, help_text="A track, e.g. general, programming:python, law."
+    )
+    granted_at = models.DateTimeField(default=timezone.now)
+    granted_by = models.ForeignKey(
+        User,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Empty when an assessment granted it.",
+    )
+    source = models.CharField(
+        max_length=200, help_text="What earned it, e.g. 'assessment attempt 42'."
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    revoked_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ("granted_at", "id")
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["user", "code"],
+                condition=Q(revoked_at__isnull=True),
+                name="one_live_qualification_per_code",
+            ),
+            models.CheckConstraint(
+                condition=Q(revoked_at__isnull=True) | ~Q(revoked_reason=""),
+                name="qualification_revocation_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user.email}: {self.code}"
+
+    @property
+    def is_live(self) -> bool:
+        return self.revoked_at is None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 
 from common.errors import NotFound
-from contributors.models import ContributorProfile, ContributorStatusChange, User
+from contributors.models import ContributorProfile, ContributorStatusChange, Qualification, User
 
 PROFILE_VIEW_PERMISSION = "contributors.view_contributorprofile"
 
@@ -73,3 +73,13 @@ def status_history_for_profile(*, profile: ContributorProfile) -> QuerySet[Contr
 def user_roles(*, user: User) -> list[str]:
     """The role names (groups) of a user, sorted."""
     return sorted(group.name for group in user.groups.all())
+
+
+def qualifications_live_for_user(*, user: User) -> QuerySet[Qualification]:
+    return Qualification.objects.filter(user=user, revoked_at__isnull=True).order_by(
+        "granted_at", "id"
+    )
+
+
+def qualification_codes_for_user(*, user: User) -> set[str]:
+    return set(qualifications_live_for_user(user=user).values_list("code", flat=True))

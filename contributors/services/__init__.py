@@ -15,6 +15,7 @@ from contributors.services.application import (
     application_submit,
     profile_update,
 )
+from contributors.services.qualifications import qualification_grant, qualification_revoke
 from contributors.services.status import (
     STATUS_TRANSITIONS,
     contributor_decide,
@@ -35,6 +36,8 @@ __all__ = [
     "email_verification_token_make",
     "email_verify",
     "profile_update",
+    "qualification_grant",
+    "qualification_revoke",
     "user_authenticate",
     "user_create",
     "user_sign_up",

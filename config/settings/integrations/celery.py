@@ -58,9 +58,25 @@ CELERY_TASK_ROUTES = {
     "common.ping": {"queue": "default"},
     "common.sessions_clear_expired": {"queue": "maintenance"},
     "contributors.email_*": {"queue": "email"},
+    "assessments.email_*": {"queue": "email"},
+    "assessments.item_code_score": {"queue": "sandbox"},
+    "assessments.attempt_score": {"queue": "scoring"},
+    "assessments.attempt_decide": {"queue": "scoring"},
+    "assessments.attempts_submit_expired": {"queue": "scoring"},
+    "assessments.grading_claims_release_expired": {"queue": "maintenance"},
 }
 
 CELERY_BEAT_SCHEDULE = {
+    # Every minute, submit what was saved of attempts whose time is up.
+    "attempts-submit-expired": {
+        "task": "assessments.attempts_submit_expired",
+        "schedule": crontab(),
+    },
+    # Every 15 minutes, return grading claims held over 4 hours to the queue.
+    "grading-claims-release-expired": {
+        "task": "assessments.grading_claims_release_expired",
+        "schedule": crontab(minute="*/15"),
+    },
     # Every day at 03:17 UTC, delete expired log-in sessions.
     "sessions-clear-expired": {
         "task": "common.sessions_clear_expired",

@@ -33,6 +33,18 @@ PROFILE = {
     ],
 }
 
+# Demo qualifications: the reviewer grades every track that has an assessment.
+QUALIFICATIONS = {
+    "reviewer@demo.local": [
+        "general",
+        "programming:python",
+        "programming:javascript",
+        "mathematics",
+        "finance",
+    ],
+    "contributor@demo.local": ["general"],
+}
+
 USERS: list[dict[str, Any]] = [
     {"email": "admin@demo.local", "full_name": "Ada Admin", "roles": (), "superuser": True},
     {"email": "staff@demo.local", "full_name": "Sam Staff", "roles": (Role.STAFF,), "staff": True},
@@ -120,5 +132,10 @@ class Command(BaseCommand):
                     approved=True,
                     actor=decided_by,
                     reason="Demo data: approved.",
+                )
+        if decided_by is not None:
+            for code in QUALIFICATIONS.get(user.email, []):
+                services.qualification_grant(
+                    user=user, code=code, source="demo data", granted_by=decided_by
                 )
         return user
