@@ -19,6 +19,7 @@ from common.sandbox import Outcome, SandboxLimits, sandbox_python, sandbox_run
 HARNESS = r"""
 import json, sys
 NONCE, FUNCTION = sys.argv[1], sys.argv[2]
+sys.path.insert(0, "/sandbox")  # -I leaves the script's folder off the path
 
 def emit(payload):
     sys.stdout.write("\n" + NONCE + json.dumps(payload) + "\n")

@@ -418,8 +418,10 @@ def main(paths: list[str]) -> int:
             for problem in error.problems:
                 print(f"  - {problem}")  # noqa: T201
         else:
-            sum(len(section.questions) for section in content.sections)
-            sum(section.draw for section in content.sections)
+            count = sum(len(section.questions) for section in content.sections)
+            drawn = sum(section.draw for section in content.sections)
+            summary = f"{content.slug} v{content.version}, {count} questions, {drawn} drawn"
+            print(f"{name}: ok ({summary})")  # noqa: T201
     return 1 if failed else 0
 
 

@@ -157,15 +157,28 @@ def _run_uid() -> Iterator[int]:
 
 
 def _processes_of(uid: int) -> list[int]:
+    """Live processes running as `uid`. Zombies are left out: they run nothing, and their
+    parent (often the host's init, after bubblewrap's monitor exits) reaps them in its time."""
     pids = []
     for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            try:
-                if entry.stat().st_uid == uid:
-                    pids.append(int(entry.name))
-            except FileNotFoundError:
+        if not entry.name.isdigit():
+            continue
+        try:
+            if entry.stat().st_uid != uid:
                 continue
+            with open(f"/proc/{entry.name}/stat", "rb") as handle:
+                state = handle.read().rsplit(b")", 1)[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            continue
+        if state != b"Z":
+            pids.append(int(entry.name))
     return pids
+
+
+def sandbox_leftovers() -> int:
+    """Processes of any sandbox user id alive now (zero between runs)."""
+    base = int(getattr(settings, "SANDBOX_UID_BASE", 200000))
+    return sum(len(_processes_of(base + slot)) for slot in range(UID_SLOTS))
 
 
 def _reap(uid: int, *, patience: float = 5.0) -> int:
@@ -228,7 +241,8 @@ def sandbox_run(
         with _run_uid() as uid:
             result = _run(bwrap=bwrap, command=command, files=files, limits=limits, uid=uid)
             survivors = _reap(uid)
-        return result if not survivors else _with_detail(result, survivors=survivors)
+        # Processes still present when the run ended were killed and waited for: none outlives it.
+        return result if not survivors else _with_detail(result, reaped=survivors)
     return _run(bwrap=bwrap, command=command, files=files, limits=limits, uid=None)
 
 

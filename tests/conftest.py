@@ -14,6 +14,7 @@ import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
 
+from common.sandbox import sandbox_check
 from tests.contributors.factories import ContributorFactory, UserFactory
 
 pytest_plugins = ["tests.celery_worker"]
@@ -30,6 +31,9 @@ def chromium_path() -> str:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    sandbox_ready = (
+        sandbox_check() if any("sandbox" in item.keywords for item in items) else (True, "")
+    )
     reasons = {
         "postgres": None
         if using_postgres()
@@ -40,6 +44,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         "browser": None
         if chromium_path()
         else "needs Chromium: install the OS package `chromium` or set CHROMIUM_PATH",
+        "sandbox": None if sandbox_ready[0] else f"needs the code sandbox: {sandbox_ready[1]}",
     }
     for item in items:
         for marker, reason in reasons.items():

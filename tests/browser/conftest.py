@@ -62,17 +62,20 @@ def page(browser: Browser, live_server) -> Iterator[Page]:
 
 
 @pytest.fixture
-def shoot(page: Page, request: pytest.FixtureRequest) -> Callable[[str], Path]:
-    """Save a full-page screenshot named for the step: artifacts/screenshots/<test>/NN-name.png."""
+def shoot(page: Page, request: pytest.FixtureRequest) -> Callable[..., Path]:
+    """Save a full-page screenshot named for the step: artifacts/screenshots/<test>/NN-name.png.
+
+    `shoot(name)` takes the test's page; `shoot(name, on=other_page)` another one.
+    """
     folder = ARTIFACTS / re.sub(r"[^\w.-]+", "_", request.node.name)
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.glob("*.png"):
         old.unlink()
     counter = iter(range(1, 100))
 
-    def take(name: str) -> Path:
+    def take(name: str, on: Page | None = None) -> Path:
         path = folder / f"{next(counter):02d}-{name}.png"
-        page.screenshot(path=str(path), full_page=True)
+        (on or page).screenshot(path=str(path), full_page=True)
         return path
 
     return take
