@@ -24,6 +24,7 @@ callers must not run untrusted code when it fails.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import json
 import logging
@@ -247,16 +248,7 @@ def sandbox_run(
 
 
 def _with_detail(result: SandboxResult, **details: object) -> SandboxResult:
-    return SandboxResult(
-        outcome=result.outcome,
-        exit_code=result.exit_code,
-        stdout=result.stdout,
-        stderr=result.stderr,
-        duration_seconds=result.duration_seconds,
-        reason=result.reason,
-        truncated=result.truncated,
-        details={**result.details, **details},
-    )
+    return dataclasses.replace(result, details={**result.details, **details})
 
 
 def _run(

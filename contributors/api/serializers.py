@@ -15,6 +15,7 @@ from contributors.models import (
     Degree,
     LanguageSkill,
 )
+from contributors.services.application import PROFILE_FIELDS
 from contributors.validators import validate_spoken_language, validate_time_zone
 
 
@@ -153,14 +154,7 @@ class ProfileOutput(serializers.ModelSerializer):
             "status",
             "status_changed_at",
             "application_submitted_at",
-            "education_level",
-            "years_experience",
-            "programming_languages",
-            "expertise_areas",
-            "country",
-            "time_zone",
-            "weekly_availability_hours",
-            "payout_email",
+            *PROFILE_FIELDS,
             "degrees",
             "credentials",
             "languages",
