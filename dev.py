@@ -3,6 +3,7 @@
 
     python3 dev.py run      # virtualenv, install, migrate, demo data, serve on 127.0.0.1:8000
     python3 dev.py test     # virtualenv, install, the whole test suite
+    python3 dev.py bench NAME   # a benchmark in bench/ (e.g. dashboard), on local PostgreSQL
 
 `run` uses the zero-setup defaults (a SQLite file, Celery in-process) unless DATABASE_URL and
 CELERY_BROKER_URL are set. `test` uses PostgreSQL and Redis when they answer on 127.0.0.1 (or
@@ -36,7 +37,7 @@ def main(argv: list[str]) -> int:
     if sys.version_info < (3, 11):  # noqa: UP036 - dev.py may be started by an older python3
         print("Python 3.11 or newer is needed; this is " + sys.version.split()[0], file=sys.stderr)
         return 2
-    if not argv or argv[0] not in {"run", "test", "install"}:
+    if not argv or argv[0] not in {"run", "test", "install", "bench"}:
         print(__doc__, file=sys.stderr)
         return 2
     command, rest = argv[0], argv[1:]
@@ -46,6 +47,16 @@ def main(argv: list[str]) -> int:
     if command == "run":
         ensure_environment(with_dev=False)
         return run_service(rest)
+    if command == "bench":
+        ensure_environment(with_dev=True)
+        script = ROOT / "bench" / f"{rest[0] if rest else ''}.py"
+        if not rest or not script.is_file():
+            print(
+                "dev: name a benchmark in bench/, e.g. `python3 dev.py bench dashboard`",
+                file=sys.stderr,
+            )
+            return 2
+        return subprocess.call([str(PYTHON), str(script), *rest[1:]], cwd=ROOT)
     ensure_environment(with_dev=True)
     return run_tests(rest)
 
@@ -90,6 +101,7 @@ def run_service(args: list[str]) -> int:
     manage("migrate", "--noinput", env=env)
     manage("assessments_load", env=env)
     manage("demo_load", env=env)
+    manage("demo_projects", env=env)
     print(f"dev: serving on http://{address}/  (Ctrl+C stops)")
     return subprocess.call(
         [str(PYTHON), str(ROOT / "manage.py"), "runserver", address], env=env, cwd=ROOT

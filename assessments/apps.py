@@ -33,7 +33,9 @@ class AssessmentsConfig(AppConfig):
     )
 
     def ready(self) -> None:
-        from assessments.next_step import assessments_next_step
+        from assessments.next_step import assessments_next_step, assessments_unlock_hints
         from contributors.next_step import next_step_provider
+        from contributors.qualifications import unlock_provider
 
         next_step_provider(assessments_next_step)
+        unlock_provider(assessments_unlock_hints)

@@ -1,10 +1,11 @@
-"""The assessments app's answer to 'what should this person do next?' (contributors.next_step)."""
+"""Hooks the assessments app gives the apps below it: the next step on the home page
+(contributors.next_step) and which assessment unlocks a qualification."""
 
 from __future__ import annotations
 
 from django.urls import reverse
 
-from assessments.models import Attempt
+from assessments.models import Assessment, Attempt
 from contributors.models import ContributorProfile, User
 from contributors.next_step import NextStep
 
@@ -39,3 +40,20 @@ def assessments_next_step(user: User, profile: ContributorProfile) -> NextStep |
         url=reverse("assessments:result", args=[attempt.pk]),
         action="See where it stands",
     )
+
+
+def assessments_unlock_hints(codes: set[str]) -> dict[str, dict[str, str]]:
+    """Which current assessment grants each of these qualifications (for locked projects)."""
+    hints: dict[str, dict[str, str]] = {}
+    for assessment in Assessment.objects.filter(is_current=True).only(
+        "slug", "title", "grants", "kind"
+    ):
+        for code in set(assessment.grants) & codes:
+            hints.setdefault(
+                code,
+                {
+                    "title": assessment.title,
+                    "url": reverse("assessments:detail", args=[assessment.slug]),
+                },
+            )
+    return hints

@@ -10,6 +10,7 @@ admin.site.site_title = "EvalMarket admin"
 api_v1 = [
     path("", include("contributors.api.urls")),
     path("", include("assessments.api.urls")),
+    path("", include("marketplace.api.urls")),
 ]
 
 urlpatterns = [
@@ -18,5 +19,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("assessments/", include("assessments.urls")),
+    path("", include("marketplace.urls")),
     path("", include("contributors.urls")),
 ]

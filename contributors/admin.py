@@ -19,6 +19,7 @@ from contributors.models import (
     Credential,
     Degree,
     LanguageSkill,
+    StandingChange,
     User,
 )
 
@@ -187,3 +188,33 @@ class ContributorStatusChangeAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(StandingChange)
+class StandingChangeAdmin(admin.ModelAdmin):
+    """Staff set a contributor's standing here (it selects their pay multiplier)."""
+
+    list_display = ("user", "standing", "effective_at", "set_by", "reason")
+    list_filter = ("standing",)
+    search_fields = ("user__email", "reason")
+    list_select_related = ("user", "set_by")
+    fields = ("user", "standing", "effective_at", "reason")
+    autocomplete_fields = ("user",)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_model(
+        self, request: HttpRequest, obj: StandingChange, form: Any, change: bool
+    ) -> None:
+        saved = services.standing_set(
+            user=obj.user,
+            standing=obj.standing,
+            set_by=request.user,
+            reason=obj.reason,
+            effective_at=obj.effective_at,
+        )
+        obj.pk = saved.pk

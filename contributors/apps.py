@@ -25,6 +25,8 @@ class ContributorsConfig(AppConfig):
             "contributors.change_contributorprofile",
             "contributors.change_contributor_status",
             "contributors.view_contributorstatuschange",
+            "contributors.view_standingchange",
+            "contributors.add_standingchange",
         ],
         "finance_admin": [
             "contributors.view_user",

@@ -320,3 +320,41 @@ class Qualification(models.Model):
     @property
     def is_live(self) -> bool:
         return self.revoked_at is None
+
+
+class StandingChange(models.Model):
+    """A contributor's quality standing from a moment on; the latest one in force is current.
+
+    Staff set it until the quality checks do. The marketplace pays a multiplier per standing,
+    and pays the one in force when the work was done.
+    """
+
+    class Standing(models.TextChoices):
+        STANDARD = "standard", "Standard"
+        STRONG = "strong", "Strong"
+        EXCEPTIONAL = "exceptional", "Exceptional"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="standing_changes")
+    standing = models.CharField(max_length=20, choices=Standing)
+    effective_at = models.DateTimeField(default=timezone.now, db_index=True)
+    set_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    reason = models.TextField()
+
+    class Meta:
+        ordering = ("effective_at", "id")
+        constraints: ClassVar = [
+            models.CheckConstraint(
+                condition=Q(standing__in=["standard", "strong", "exceptional"]),
+                name="standing_is_known",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.standing} from {self.effective_at:%Y-%m-%d}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise RuntimeError("Standing history is append-only; record a new change.")
+        super().save(*args, **kwargs)

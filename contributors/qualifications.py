@@ -7,6 +7,8 @@ a science (`mathematics`, `physics`, `biology`, `chemistry`) or a profession (`l
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from contributors.choices import PROGRAMMING_LANGUAGES, spoken_languages
 
 SCIENCES = {
@@ -58,3 +60,25 @@ def tier_for_qualification(code: str) -> str:
     if code in PROFESSIONS:
         return "professional"
     return "general"
+
+
+# Apps that grant qualifications say how (assessments registers one from its AppConfig.ready):
+# a function from qualification codes to {code: {"title": ..., "url": ...}} of what unlocks it.
+UnlockProvider = Callable[[set[str]], dict[str, dict[str, str]]]
+_unlock_providers: list[UnlockProvider] = []
+
+
+def unlock_provider(provider: UnlockProvider) -> UnlockProvider:
+    """Register a provider of 'how to get this qualification' hints."""
+    if provider not in _unlock_providers:
+        _unlock_providers.append(provider)
+    return provider
+
+
+def unlock_hints(codes: set[str]) -> dict[str, dict[str, str]]:
+    """For each code, what would grant it (an assessment's title and page), where known."""
+    hints: dict[str, dict[str, str]] = {}
+    for provider in _unlock_providers:
+        for code, hint in provider(codes).items():
+            hints.setdefault(code, hint)
+    return hints

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from common.errors import NotFound
-from contributors.models import ContributorProfile, ContributorStatusChange, Qualification, User
+from contributors.models import (
+    ContributorProfile,
+    ContributorStatusChange,
+    Credential,
+    Qualification,
+    StandingChange,
+    User,
+)
 
 PROFILE_VIEW_PERMISSION = "contributors.view_contributorprofile"
 
@@ -83,3 +93,17 @@ def qualifications_live_for_user(*, user: User) -> QuerySet[Qualification]:
 
 def qualification_codes_for_user(*, user: User) -> set[str]:
     return set(qualifications_live_for_user(user=user).values_list("code", flat=True))
+
+
+def standing_at(*, user: User, at: datetime | None = None) -> str:
+    """The standing in force at a moment (now by default): `standard` until one is set."""
+    change = (
+        StandingChange.objects.filter(user=user, effective_at__lte=at or timezone.now())
+        .order_by("-effective_at", "-id")
+        .first()
+    )
+    return change.standing if change else StandingChange.Standing.STANDARD
+
+
+def credential_kinds_for_user(*, user: User) -> set[str]:
+    return set(Credential.objects.filter(profile__user=user).values_list("kind", flat=True))

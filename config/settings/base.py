@@ -87,6 +87,8 @@ EMAIL_VERIFICATION_MAX_AGE_SECONDS = env.int(
     "EMAIL_VERIFICATION_MAX_AGE_SECONDS", default=3 * 86400
 )
 PASSWORD_RESET_TIMEOUT = 3 * 3600
+# A work session with no heartbeat for this long is closed at its last heartbeat.
+MARKETPLACE_SESSION_IDLE_MINUTES = env.int("MARKETPLACE_SESSION_IDLE_MINUTES", default=5)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -147,6 +149,8 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "ENUM_NAME_OVERRIDES": {
         "ContributorStatusEnum": "contributors.models.ContributorProfile.Status",
+        "AdjustmentKindEnum": [("bonus", "Bonus"), ("adjustment", "Adjustment")],
+        "CredentialKindEnum": "contributors.choices.CredentialKind",
     },
 }
 

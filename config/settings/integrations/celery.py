@@ -64,9 +64,16 @@ CELERY_TASK_ROUTES = {
     "assessments.attempt_decide": {"queue": "scoring"},
     "assessments.attempts_submit_expired": {"queue": "scoring"},
     "assessments.grading_claims_release_expired": {"queue": "maintenance"},
+    "marketplace.earning_from_session": {"queue": "payouts"},
+    "marketplace.sessions_close_idle": {"queue": "maintenance"},
 }
 
 CELERY_BEAT_SCHEDULE = {
+    # Every minute, close work sessions that stopped sending heartbeats, at their last one.
+    "sessions-close-idle": {
+        "task": "marketplace.sessions_close_idle",
+        "schedule": crontab(),
+    },
     # Every minute, submit what was saved of attempts whose time is up.
     "attempts-submit-expired": {
         "task": "assessments.attempts_submit_expired",
