@@ -66,9 +66,17 @@ CELERY_TASK_ROUTES = {
     "assessments.grading_claims_release_expired": {"queue": "maintenance"},
     "marketplace.earning_from_session": {"queue": "payouts"},
     "marketplace.sessions_close_idle": {"queue": "maintenance"},
+    "evaluations.import_job_run": {"queue": "default"},
+    "evaluations.code_run_execute": {"queue": "sandbox"},
+    "evaluations.assignments_expire": {"queue": "maintenance"},
 }
 
 CELERY_BEAT_SCHEDULE = {
+    # Every minute, return tasks whose lease ran out to the pool.
+    "assignments-expire": {
+        "task": "evaluations.assignments_expire",
+        "schedule": crontab(),
+    },
     # Every minute, close work sessions that stopped sending heartbeats, at their last one.
     "sessions-close-idle": {
         "task": "marketplace.sessions_close_idle",

@@ -1,0 +1,46 @@
+"""Domain errors of evaluation work."""
+
+from common.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+
+
+class FormInvalidError(InvalidInput):
+    code = "form_invalid"
+
+
+class NoForm(Conflict):
+    code = "no_form"
+    default_message = "This project has no evaluation form yet."
+
+
+class NoTaskAvailable(NotFound):
+    code = "no_task_available"
+    default_message = "There is no task for you on this project right now."
+
+
+class CapReached(Conflict):
+    code = "cap_reached"
+
+
+class NotWorking(PermissionDenied):
+    code = "not_working_here"
+    default_message = "Join the project before you take its tasks."
+
+
+class AssignmentClosed(Conflict):
+    code = "assignment_closed"
+
+
+class LeaseExpired(Conflict):
+    code = "lease_expired"
+    default_message = (
+        "Your time on this task ran out, so it went back to the pool; take the next task."
+    )
+
+
+class ReviewStarted(Conflict):
+    code = "review_started"
+    default_message = "Review of this submission has started; it can no longer be edited."
+
+
+class ImportInvalid(InvalidInput):
+    code = "import_invalid"

@@ -1,0 +1,32 @@
+"""Celery entry points of evaluation work: by id, one service each, idempotent."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.db import OperationalError
+
+from evaluations import services
+
+RETRY = {
+    "autoretry_for": (OperationalError,),
+    "retry_backoff": True,
+    "retry_backoff_max": 600,
+    "retry_jitter": True,
+    "max_retries": 8,
+}
+
+
+@shared_task(name="evaluations.import_job_run", soft_time_limit=1800, time_limit=1900, **RETRY)
+def import_job_run_task(job_id: int) -> None:
+    # Long: a million lines take about a minute; the limits stay under the visibility timeout.
+    services.import_job_run(job_id=job_id)
+
+
+@shared_task(name="evaluations.code_run_execute", **RETRY)
+def code_run_execute_task(run_id: int) -> None:
+    services.code_run_execute(run_id=run_id)
+
+
+@shared_task(name="evaluations.assignments_expire", **RETRY)
+def assignments_expire_task() -> None:
+    services.assignments_expire()
