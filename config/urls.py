@@ -4,6 +4,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from common.views import highlight_stylesheet
+
 admin.site.site_header = "EvalMarket administration"
 admin.site.site_title = "EvalMarket admin"
 
@@ -11,6 +13,7 @@ api_v1 = [
     path("", include("contributors.api.urls")),
     path("", include("assessments.api.urls")),
     path("", include("marketplace.api.urls")),
+    path("", include("evaluations.api.urls")),
 ]
 
 urlpatterns = [
@@ -18,7 +21,9 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("assets/highlight.css", highlight_stylesheet, name="highlight-css"),
     path("assessments/", include("assessments.urls")),
     path("", include("marketplace.urls")),
+    path("work/", include("evaluations.urls")),
     path("", include("contributors.urls")),
 ]

@@ -22,7 +22,8 @@ class EvaluationsConfig(AppConfig):
     }
 
     def ready(self) -> None:
-        from evaluations.selectors import tasks_left_for
-        from marketplace.selectors import work_left_provider
+        from evaluations.selectors import project_actions_for, tasks_left_for
+        from marketplace.selectors import project_action_provider, work_left_provider
 
         work_left_provider(tasks_left_for)
+        project_action_provider(project_actions_for)

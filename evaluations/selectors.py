@@ -5,8 +5,10 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+import orjson
 from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
+from django.urls import reverse
 
 from common.errors import NotFound
 from contributors.models import User
@@ -38,13 +40,14 @@ def form_current(*, project: Project | int) -> EvaluationForm | None:
 
 
 @lru_cache(maxsize=512)
-def _parsed(form_id: int, version: int) -> Form:
-    return form_parse(EvaluationForm.objects.get(pk=form_id).schema)
+def _parsed(canonical: bytes) -> Form:
+    return form_parse(orjson.loads(canonical))
 
 
 def form_schema(form: EvaluationForm) -> Form:
-    """The checked schema of a form version (cached: a version never changes once used)."""
-    return form_parse(form.schema) if form.pk is None else _parsed(form.pk, form.version)
+    """The checked schema of a form, parsed once per distinct content (an unused version may
+    still be edited in place, so the cache is keyed by what the schema says, not its id)."""
+    return _parsed(orjson.dumps(form.schema, option=orjson.OPT_SORT_KEYS))
 
 
 def tasks_left_for(user: User, projects: list[Project]) -> dict[int, int]:
@@ -120,3 +123,40 @@ def project_for_staff(*, project_id: int, viewer: User) -> Project:
         return Project.objects.get(pk=project_id)
     except Project.DoesNotExist as error:
         raise NotFound(f"Project {project_id} does not exist.") from error
+
+
+def project_actions_for(user: User, project: Project, is_member: bool) -> list[dict[str, Any]]:
+    """The marketplace's project page: start or continue tasks; staff manage the tasks."""
+    actions = []
+    if is_member and EvaluationForm.objects.filter(project=project).exists():
+        current = Assignment.objects.filter(
+            project=project, contributor=user, status=Assignment.Status.ACTIVE
+        ).first()
+        if current is not None:
+            actions.append(
+                {
+                    "label": "Continue your task",
+                    "url": reverse("evaluations:workspace", args=[current.pk]),
+                    "post": False,
+                    "primary": True,
+                }
+            )
+        else:
+            actions.append(
+                {
+                    "label": "Start a task",
+                    "url": reverse("evaluations:next", args=[project.pk]),
+                    "post": True,
+                    "primary": True,
+                }
+            )
+    if user.has_perm(MANAGE):
+        actions.append(
+            {
+                "label": "Manage tasks",
+                "url": reverse("evaluations:manage", args=[project.pk]),
+                "post": False,
+                "primary": False,
+            }
+        )
+    return actions

@@ -140,6 +140,26 @@ class ProjectCard:
         return quantize(self.effective_rate * Decimal(self.project.task_minutes) / Decimal(60))
 
 
+# Apps that hold the work itself (evaluations) add what a person can do on a project's page:
+# a function (user, project, is_member) -> [{"label", "url", "post": bool, "primary": bool}].
+ProjectActionProvider = Any
+_project_action_providers: list[ProjectActionProvider] = []
+
+
+def project_action_provider(provider: ProjectActionProvider) -> ProjectActionProvider:
+    if provider not in _project_action_providers:
+        _project_action_providers.append(provider)
+    return provider
+
+
+def project_actions(*, user: User, project: Project, is_member: bool) -> list[dict[str, Any]]:
+    return [
+        action
+        for provider in _project_action_providers
+        for action in provider(user, project, is_member)
+    ]
+
+
 # Apps that hold the work itself (evaluations) say how much is left for a person on projects.
 WorkLeftProvider = Any
 _work_left_providers: list[WorkLeftProvider] = []

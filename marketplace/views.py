@@ -79,6 +79,9 @@ def project_page(request: HttpRequest, project_id: int) -> HttpResponse:
             "time_form": ManualTimeForm(),
             "seats_left": max(0, project.capacity - project.members_now),
             "idle_minutes": settings.MARKETPLACE_SESSION_IDLE_MINUTES,
+            "actions": selectors.project_actions(
+                user=request.user, project=project, is_member=member
+            ),
         },
     )
 

@@ -44,4 +44,4 @@ def test_ordinary_markdown_keeps_its_formatting() -> None:
     assert "<strong>bold</strong>" in html
     assert 'href="https://example.org"' in html
     assert 'rel="noopener noreferrer nofollow"' in html
-    assert '<code class="language-python">x = 1' in html
+    assert '<div class="codehilite"><pre><span></span><code><span class="n">x</span>' in html
