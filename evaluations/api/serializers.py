@@ -141,3 +141,14 @@ class CodeRunOutput(serializers.Serializer):
     result = serializers.JSONField()
     created_at = serializers.DateTimeField()
     finished_at = serializers.DateTimeField(allow_null=True)
+
+
+class PrelabelImportInput(serializers.Serializer):
+    file = serializers.FileField(
+        help_text='JSONL: {"external_id" or "task_id", "question", "value", "model", "score"}.'
+    )
+
+
+class PrelabelImportOutput(serializers.Serializer):
+    lines = serializers.IntegerField()
+    imported = serializers.IntegerField()

@@ -15,6 +15,11 @@ urlpatterns = [
     ),
     path("projects/<int:project_id>/imports/", views.ImportCreateApi.as_view(), name="task-import"),
     path("projects/<int:project_id>/export/", views.ExportApi.as_view(), name="project-export"),
+    path(
+        "projects/<int:project_id>/prelabels/",
+        views.PrelabelImportApi.as_view(),
+        name="prelabel-import",
+    ),
     path("projects/<int:project_id>/next/", views.NextTaskApi.as_view(), name="task-next"),
     path("imports/<int:job_id>/", views.ImportJobApi.as_view(), name="task-import-detail"),
     path(

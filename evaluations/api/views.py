@@ -29,6 +29,8 @@ from evaluations.api.serializers import (
     FormOutput,
     ImportInput,
     ImportJobOutput,
+    PrelabelImportInput,
+    PrelabelImportOutput,
     SettingsInput,
     SettingsOutput,
     SkipInput,
@@ -327,3 +329,25 @@ class SubmissionUpdateApi(APIView):
             answers=payload.validated_data["answers"],
         )
         return Response(SubmissionOutput(submission).data)
+
+
+class PrelabelImportApi(APIView):
+    permission_classes = [IsAuthenticated, has_permission("evaluations.add_importjob")]
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(
+        operation_id="prelabels_import",
+        request={"multipart/form-data": PrelabelImportInput},
+        responses={200: PrelabelImportOutput, **error_responses(400, 401, 403, 404)},
+        summary="Staff: add AI pre-labels to tasks already imported (JSONL, all or nothing).",
+    )
+    def post(self, request: Request, project_id: int) -> Response:
+        payload = PrelabelImportInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        selectors.project_for_staff(project_id=project_id, viewer=request.user)
+        result = services.prelabels_import(
+            project_id=project_id, handle=payload.validated_data["file"]
+        )
+        return Response(
+            PrelabelImportOutput({"lines": result.lines, "imported": result.imported}).data
+        )

@@ -11,7 +11,12 @@ from evaluations.services.distribution import (
 from evaluations.services.export import KINDS, export_stream
 from evaluations.services.forms import form_set, settings_set
 from evaluations.services.import_jobs import import_job_create, import_job_progress, import_job_run
-from evaluations.services.imports import ImportResult, tasks_import, tasks_import_path
+from evaluations.services.imports import (
+    ImportResult,
+    prelabels_import,
+    tasks_import,
+    tasks_import_path,
+)
 from evaluations.services.submissions import submission_submit, submission_update
 
 __all__ = [
@@ -29,6 +34,7 @@ __all__ = [
     "import_job_create",
     "import_job_progress",
     "import_job_run",
+    "prelabels_import",
     "settings_set",
     "submission_submit",
     "submission_update",

@@ -46,7 +46,8 @@ def _tasks(project: Project) -> Iterator[Task]:
     submissions = Prefetch(
         "submissions",
         queryset=Submission.objects.filter(status=Submission.Status.ACCEPTED)
-        .select_related("form")
+        .select_related("form", "assignment")
+        .prefetch_related("assignment__code_runs")
         .order_by("pk"),
     )
     yield from (
@@ -78,6 +79,10 @@ def raw_rows(project: Project) -> Iterator[dict[str, Any]]:
                     "response_order": s.response_order,
                     "prelabel_usage": s.prelabel_usage,
                     "active_seconds": s.active_seconds,
+                    "code_runs": [
+                        {"source": run.source, "passed": run.passed}
+                        for run in s.assignment.code_runs.all()
+                    ],
                     "created_at": s.created_at.isoformat(),
                 }
                 for s in task.submissions.all()

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import orjson
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from common.errors import NotFound
@@ -534,3 +534,104 @@ def tasks_import_path(
     fmt = fmt or ("csv" if path.suffix.lower() == ".csv" else "jsonl")
     with path.open("rb") as handle:
         return tasks_import(project_id=project_id, handle=handle, fmt=fmt, **options)
+
+
+def prelabels_import(*, project_id: int, handle: BinaryIO) -> ImportResult:
+    """Import AI pre-labels for tasks already in a project, from JSONL, all or nothing.
+
+    A line: {"external_id": "q-17" (or "task_id": 123), "question": "helpfulness",
+    "value": {...}, "model": "judge-1", "score": 0.82}. A later line for the same task and
+    question replaces the earlier suggestion.
+    """
+    try:
+        project = Project.objects.get(pk=project_id)
+    except Project.DoesNotExist as error:
+        raise NotFound(f"Project {project_id} does not exist.") from error
+    form = form_current(project=project)
+    if form is None:
+        raise NoForm()
+    checker = LineChecker(form_schema(form))
+    result = ImportResult()
+    with transaction.atomic():
+        batch: list[tuple[int, dict[str, Any]]] = []
+
+        def write(rows: list[tuple[int, dict[str, Any]]]) -> None:
+            by_external = {row["external_id"] for _, row in rows if row.get("external_id")}
+            by_id = {row["task_id"] for _, row in rows if row.get("task_id")}
+            tasks = {
+                (task.external_id, task.pk): task
+                for task in Task.objects.filter(project=project)
+                .filter(models.Q(external_id__in=by_external) | models.Q(pk__in=by_id))
+                .only("pk", "external_id", "responses", "code")
+            }
+            by_key = {
+                key: task
+                for (external, pk), task in tasks.items()
+                for key in (("e", external), ("i", pk))
+            }
+            for line, row in rows:
+                task = by_key.get(("e", row.get("external_id"))) or by_key.get(
+                    ("i", row.get("task_id"))
+                )
+                if task is None:
+                    result.invalid += 1
+                    result.add_error(line, "external_id", "no task of this project has it")
+                    continue
+                try:
+                    _, labels = checker.check(
+                        {
+                            "prompt": "-",
+                            "responses": task.responses,
+                            "code": task.code,
+                            "prelabels": [row["label"]],
+                        }
+                    )
+                except LineProblem as bad:
+                    result.invalid += 1
+                    result.add_error(line, bad.where.replace("prelabels.0.", ""), bad.problem)
+                    continue
+                label = labels[0]
+                PreLabel.objects.update_or_create(
+                    task=task,
+                    question=label["question"],
+                    defaults={
+                        "value": label["value"],
+                        "model_name": label["model"],
+                        "score": label["score"],
+                    },
+                )
+                result.imported += 1
+
+        for line, raw, problem in _records(handle, "jsonl"):
+            result.lines += 1
+            if problem is not None or not isinstance(raw, dict):
+                result.invalid += 1
+                result.add_error(line, "line", problem or "must be a JSON object")
+                continue
+            label = {key: raw.get(key) for key in ("question", "value", "model", "score")}
+            batch.append(
+                (
+                    line,
+                    {
+                        "external_id": str(raw.get("external_id") or ""),
+                        "task_id": raw.get("task_id"),
+                        "label": label,
+                    },
+                )
+            )
+            if len(batch) >= BATCH:
+                write(batch)
+                batch = []
+        write(batch)
+        if result.invalid:
+            transaction.set_rollback(True)
+    if result.invalid:
+        first = result.errors[0]
+        error = ImportInvalid(
+            f"{result.invalid} bad line(s); no pre-label was imported. "
+            f"First: line {first['line']}, {first['field']}: {first['problem']}",
+            fields={f"line {e['line']}.{e['field']}": [e["problem"]] for e in result.errors},
+        )
+        error.result = result
+        raise error
+    return result

@@ -64,6 +64,7 @@ def test_raw_export_holds_every_task_with_all_its_submissions() -> None:
         "response_order",
         "prelabel_usage",
         "active_seconds",
+        "code_runs",
         "created_at",
     }
     assert first["answers"]["better"] == {"choice": "a", "strength": 2}

@@ -187,3 +187,38 @@ def test_the_command_names_bad_lines_and_imports_nothing(tmp_path) -> None:
     assert Task.objects.count() == 0
     call_command("tasks_import", str(project.pk), str(path), "--skip-invalid")
     assert Task.objects.count() == 1
+
+
+def test_prelabels_can_be_added_afterwards_all_or_nothing() -> None:
+    from evaluations.services import prelabels_import
+
+    project = project_with_tasks(2)
+    good = {
+        "external_id": "t0",
+        "question": "better",
+        "value": {"choice": "a", "strength": 3},
+        "model": "judge",
+        "score": 0.9,
+    }
+    with pytest.raises(ImportInvalid) as caught:
+        prelabels_import(
+            project_id=project.pk,
+            handle=jsonl(
+                [
+                    good,
+                    {"external_id": "nope", "question": "better", "value": {"choice": "a"}},
+                    {"external_id": "t1", "question": "helpfulness", "value": {"a": 99}},
+                ]
+            ),
+        )
+    assert set(caught.value.fields) == {"line 2.external_id", "line 3.value"}
+    assert not PreLabel.objects.exists()
+    result = prelabels_import(project_id=project.pk, handle=jsonl([good]))
+    assert result.imported == 1
+    label = PreLabel.objects.get()
+    assert (label.task.external_id, label.value, label.model_name, label.score) == (
+        "t0",
+        {"choice": "a", "strength": 3},
+        "judge",
+        0.9,
+    )

@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from common.errors import DomainError
-from evaluations.services import ImportResult, tasks_import_path
+from evaluations.services import ImportResult, prelabels_import, tasks_import_path
 
 
 class Command(BaseCommand):
@@ -25,6 +25,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--skip-invalid", action="store_true", help="Import the good lines, report the rest."
         )
+        parser.add_argument(
+            "--prelabels",
+            action="store_true",
+            help="The file holds pre-labels for tasks already imported.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         path: Path = options["file"]
@@ -35,6 +40,11 @@ class Command(BaseCommand):
             self.stderr.write(f"  {result.lines:,} lines read, {result.invalid:,} bad")
 
         try:
+            if options["prelabels"]:
+                with path.open("rb") as handle:
+                    result = prelabels_import(project_id=options["project"], handle=handle)
+                self.stdout.write(self.style.SUCCESS(f"imported {result.imported:,} pre-labels"))
+                return
             result = tasks_import_path(
                 project_id=options["project"],
                 path=path,
