@@ -95,13 +95,16 @@ def qualification_codes_for_user(*, user: User) -> set[str]:
     return set(qualifications_live_for_user(user=user).values_list("code", flat=True))
 
 
+def standing_changes_until(*, user: User, at: datetime) -> QuerySet[StandingChange]:
+    """A person's standing changes in force by a moment, the latest first."""
+    return StandingChange.objects.filter(user=user, effective_at__lte=at).order_by(
+        "-effective_at", "-id"
+    )
+
+
 def standing_at(*, user: User, at: datetime | None = None) -> str:
     """The standing in force at a moment (now by default): `standard` until one is set."""
-    change = (
-        StandingChange.objects.filter(user=user, effective_at__lte=at or timezone.now())
-        .order_by("-effective_at", "-id")
-        .first()
-    )
+    change = standing_changes_until(user=user, at=at or timezone.now()).first()
     return change.standing if change else StandingChange.Standing.STANDARD
 
 

@@ -99,6 +99,11 @@ class Task(models.Model):
     overlap = models.PositiveSmallIntegerField(default=1)
     filled = models.PositiveSmallIntegerField(default=0)
     completed = models.PositiveSmallIntegerField(default=0)
+    has_prelabels = models.BooleanField(
+        default=False,
+        help_text="Set when pre-labels are imported, so a task without any costs "
+        "no lookup when it is handed out or submitted.",
+    )
     import_job = models.ForeignKey(
         "ImportJob", on_delete=models.SET_NULL, null=True, blank=True, related_name="tasks"
     )

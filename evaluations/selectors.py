@@ -106,10 +106,25 @@ def task_view(*, assignment: Assignment) -> dict[str, Any]:
 
 
 def prelabels_for(*, task: Task) -> dict[str, dict[str, Any]]:
+    if not task.has_prelabels:
+        return {}
     return {
         label.question: {"value": label.value, "model": label.model_name, "score": label.score}
         for label in PreLabel.objects.filter(task=task)
     }
+
+
+def prelabels_shown(*, assignment: Assignment) -> tuple[str, dict[str, dict[str, Any]]]:
+    """How the project shows pre-labels, and those this person's task shows (none when hidden).
+
+    A task without pre-labels costs no query.
+    """
+    if not assignment.task.has_prelabels:
+        return EvaluationSettings.PrelabelMode.HIDDEN, {}
+    mode = settings_for(project=assignment.project_id).prelabel_mode
+    if mode == EvaluationSettings.PrelabelMode.HIDDEN:
+        return mode, {}
+    return mode, prelabels_for(task=assignment.task)
 
 
 def submissions_for(*, user: User) -> QuerySet[Submission]:

@@ -52,12 +52,7 @@ def _workspace_context(
 ) -> dict[str, Any]:
     form = selectors.form_schema(assignment.form)
     view = selectors.task_view(assignment=assignment)
-    mode = selectors.settings_for(project=assignment.project_id).prelabel_mode
-    prelabels = (
-        {}
-        if mode == EvaluationSettings.PrelabelMode.HIDDEN
-        else selectors.prelabels_for(task=assignment.task)
-    )
+    mode, prelabels = selectors.prelabels_shown(assignment=assignment)
     if mode == EvaluationSettings.PrelabelMode.PREFILL:
         answers = {**{q: label["value"] for q, label in prelabels.items()}, **answers}
     questions = []

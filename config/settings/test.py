@@ -21,3 +21,6 @@ CELERY_TEST_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 # Static files come from the apps' folders (no collectstatic in tests).
 WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
+
+# Each test process keeps its own cache, so no test sees what another run left in Redis.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -36,18 +36,13 @@ from evaluations.api.serializers import (
     SkipInput,
     SubmissionOutput,
 )
-from evaluations.models import Assignment, CodeRun, EvaluationSettings, ImportJob
+from evaluations.models import Assignment, CodeRun, ImportJob
 
 MANAGE = has_permission("marketplace.change_project")
 
 
 def assignment_data(assignment: Assignment) -> dict[str, Any]:
-    mode = selectors.settings_for(project=assignment.project_id).prelabel_mode
-    prelabels = (
-        {}
-        if mode == EvaluationSettings.PrelabelMode.HIDDEN
-        else selectors.prelabels_for(task=assignment.task)
-    )
+    _mode, prelabels = selectors.prelabels_shown(assignment=assignment)
     return {
         "id": assignment.pk,
         "project": assignment.project_id,

@@ -13,7 +13,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, F, OuterRef, Subquery
 from django.utils import timezone
 
 from common.errors import InvalidInput, NotFound
@@ -28,14 +28,16 @@ ACTIVE_GAP = timedelta(minutes=2)  # longer pauses between signs of work do not 
 
 
 def _open_task_for_update(*, project_id: int, user: User) -> Task | None:
-    """Lock the best open task of the project this person never had, skipping locked ones."""
+    """Lock the best open task of the project this person never had, skipping locked ones.
+
+    The whole row comes back, since the workspace shows it at once.
+    """
     had = Assignment.objects.filter(task=OuterRef("pk"), contributor=user)
     return (
         Task.objects.select_for_update(skip_locked=True, of=("self",))
         .filter(project_id=project_id, filled__lt=F("overlap"))
         .filter(~Exists(had))
         .order_by("-priority", "id")
-        .only("id", "responses", "overlap", "filled")
         .first()
     )
 
@@ -61,20 +63,24 @@ def assignment_next(*, project_id: int, user: User) -> Assignment:
 
     Priority first, then oldest. The lease expires after the project's lease time.
     """
-    current = (
-        Assignment.objects.filter(
-            project_id=project_id, contributor=user, status=Assignment.Status.ACTIVE
-        )
-        .select_related("task", "form")
+    # One query answers: does the project exist, is the person working on it, and which task
+    # are they on already.
+    active = Assignment.objects.filter(
+        project=OuterRef("pk"), contributor=user, status=Assignment.Status.ACTIVE
+    )
+    member = Membership.objects.filter(project=OuterRef("pk"), user=user, left_at__isnull=True)
+    seat = (
+        Project.objects.filter(pk=project_id)
+        .annotate(member=Exists(member), current=Subquery(active.values("pk")[:1]))
+        .values_list("member", "current")
         .first()
     )
-    if current is not None:
-        return current
-    if not Membership.objects.filter(
-        project_id=project_id, user=user, left_at__isnull=True
-    ).exists():
-        if not Project.objects.filter(pk=project_id).exists():
-            raise NotFound(f"Project {project_id} does not exist.")
+    if seat is None:
+        raise NotFound(f"Project {project_id} does not exist.")
+    is_member, current_id = seat
+    if current_id is not None:
+        return Assignment.objects.select_related("task", "form").get(pk=current_id)
+    if not is_member:
         raise NotWorking()
     form = form_current(project=project_id)
     if form is None:
@@ -114,15 +120,19 @@ def assignment_next(*, project_id: int, user: User) -> Assignment:
         if current is None:
             raise NoTaskAvailable() from error
         return current
-    assignment.task = Task.objects.get(pk=task.pk)
+    task.filled += 1
+    assignment.task = task
     return assignment
 
 
-def assignment_get_own_for_update(*, assignment_id: int, user: User) -> Assignment:
+def assignment_get_own_for_update(
+    *, assignment_id: int, user: User, related: tuple[str, ...] = ("task",)
+) -> Assignment:
+    """Lock one's own assignment (only its row), reading `related` with it."""
     try:
         return (
             Assignment.objects.select_for_update(of=("self",))
-            .select_related("task")
+            .select_related(*related)
             .get(pk=assignment_id, contributor=user)
         )
     except Assignment.DoesNotExist as error:

@@ -310,9 +310,10 @@ class _OrmWriter(_Writer):
                 overlap=self.overlap,
                 import_job_id=self.job_id,
                 created_at=self.now,
+                has_prelabels=bool(prelabels),
                 **row,
             )
-            for row, _ in keep
+            for row, prelabels in keep
         )
         PreLabel.objects.bulk_create(
             PreLabel(
@@ -340,7 +341,7 @@ class _CopyWriter(_Writer):
 
     COLUMNS = (
         "line", "id", "external_id", "prompt", "conversation", "responses", "response_count",
-        "code", "tests", "reference", "metadata", "priority",
+        "code", "tests", "reference", "metadata", "priority", "has_prelabels",
     )  # fmt: skip
 
     def __init__(self, **kwargs: Any) -> None:
@@ -353,7 +354,8 @@ class _CopyWriter(_Writer):
                 " prompt text, "
                 "conversation jsonb, responses jsonb, response_count smallint, code text, tests"
                 " text, "
-                "reference text, metadata jsonb, priority smallint) ON COMMIT DROP"
+                "reference text, metadata jsonb, priority smallint, has_prelabels boolean)"
+                " ON COMMIT DROP"
             )
             cursor.execute(
                 "CREATE TEMPORARY TABLE import_prelabels (task_id bigint, question text, value"
@@ -374,7 +376,7 @@ class _CopyWriter(_Writer):
             ids = [row[0] for row in cursor.fetchall()]
             raw = cursor.cursor
             with raw.copy(f"COPY import_tasks ({', '.join(self.COLUMNS)}) FROM STDIN") as copy:
-                for task_id, (line, row, _) in zip(ids, batch, strict=True):
+                for task_id, (line, row, prelabels) in zip(ids, batch, strict=True):
                     copy.write_row(
                         (
                             line,
@@ -389,6 +391,7 @@ class _CopyWriter(_Writer):
                             row["reference"],
                             orjson.dumps(row["metadata"]).decode(),
                             row["priority"],
+                            bool(prelabels),
                         )
                     )
             if any(prelabels for _, _, prelabels in batch):
@@ -439,10 +442,11 @@ class _CopyWriter(_Writer):
                 " responses,"
                 " response_count, code, tests, reference, metadata, priority, overlap, filled,"
                 " completed,"
-                " import_job_id, created_at)"
+                " has_prelabels, import_job_id, created_at)"
                 " SELECT id, %s, external_id, prompt, conversation, responses, response_count,"
                 " code, tests,"
-                " reference, metadata, priority, %s, 0, 0, %s, %s FROM import_tasks ORDER BY id",
+                " reference, metadata, priority, %s, 0, 0, has_prelabels, %s, %s FROM import_tasks"
+                " ORDER BY id",
                 [self.project.pk, self.overlap, self.job_id, self.now],
             )
             imported = cursor.rowcount
@@ -569,6 +573,7 @@ def prelabels_import(*, project_id: int, handle: BinaryIO) -> ImportResult:
                 for (external, pk), task in tasks.items()
                 for key in (("e", external), ("i", pk))
             }
+            labelled: set[int] = set()
             for line, row in rows:
                 task = by_key.get(("e", row.get("external_id"))) or by_key.get(
                     ("i", row.get("task_id"))
@@ -600,7 +605,9 @@ def prelabels_import(*, project_id: int, handle: BinaryIO) -> ImportResult:
                         "score": label["score"],
                     },
                 )
+                labelled.add(task.pk)
                 result.imported += 1
+            Task.objects.filter(pk__in=labelled, has_prelabels=False).update(has_prelabels=True)
 
         for line, raw, problem in _records(handle, "jsonl"):
             result.lines += 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -42,7 +42,9 @@ def submission_submit(*, assignment_id: int, user: User, answers: Any) -> Submis
     marketplace's ledger, at the multiplier in force when the task was taken.
     """
     with transaction.atomic():
-        assignment = assignment_get_own_for_update(assignment_id=assignment_id, user=user)
+        assignment = assignment_get_own_for_update(
+            assignment_id=assignment_id, user=user, related=("task", "form", "project")
+        )
         if assignment.status == Assignment.Status.SUBMITTED:
             return Submission.objects.get(assignment=assignment)
         if assignment.status != Assignment.Status.ACTIVE:
@@ -54,29 +56,27 @@ def submission_submit(*, assignment_id: int, user: User, answers: Any) -> Submis
             raise LeaseExpired()
         clean = _check(assignment, answers)
         assignment_touch(assignment, now=now)
-        try:
-            with transaction.atomic():
-                submission = Submission.objects.create(
-                    assignment=assignment,
-                    task_id=assignment.task_id,
-                    project_id=assignment.project_id,
-                    contributor=user,
-                    form_id=assignment.form_id,
-                    answers=clean,
-                    prelabel_usage=prelabel_usage(
-                        answers=clean, prelabels=prelabels_for(task=assignment.task)
-                    ),
-                    response_order=assignment.response_order,
-                    active_seconds=assignment.active_seconds,
-                    checks={"form": "passed"},
-                )
-        except IntegrityError:
-            return Submission.objects.get(assignment=assignment)
+        # The row lock above makes this the only submit of the assignment in flight, and the
+        # unique assignment of a submission guards it in the database too.
+        submission = Submission.objects.create(
+            assignment=assignment,
+            task_id=assignment.task_id,
+            project_id=assignment.project_id,
+            contributor=user,
+            form_id=assignment.form_id,
+            answers=clean,
+            prelabel_usage=prelabel_usage(
+                answers=clean, prelabels=prelabels_for(task=assignment.task)
+            ),
+            response_order=assignment.response_order,
+            active_seconds=assignment.active_seconds,
+            checks={"form": "passed"},
+        )
         assignment.status = Assignment.Status.SUBMITTED
         assignment.closed_at = now
         assignment.save(update_fields=["status", "closed_at", "active_seconds", "last_active_at"])
         Task.objects.filter(pk=assignment.task_id).update(completed=F("completed") + 1)
-        project = Project.objects.get(pk=assignment.project_id)
+        project = assignment.project
         if project.pay_model == Project.PayModel.PER_TASK:
             earning_record_task(
                 contributor=user,

@@ -1,6 +1,7 @@
 """The evaluations API: staff set forms and import; contributors take, draft, submit; exports."""
 
 import io
+from decimal import Decimal
 
 import orjson
 import pytest
@@ -8,6 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from evaluations.models import ImportJob, Submission, Task
+from marketplace.models import EarningEntry
 from tests.conftest import api_for
 from tests.evaluations.helpers import (
     FORM,
@@ -197,3 +199,31 @@ def test_code_runs_need_tests_on_the_task() -> None:
 
 
 __all__ = ["io"]
+
+
+def test_the_next_and_submit_cycle_costs_a_fixed_few_queries(
+    django_assert_max_num_queries,
+) -> None:
+    """The hot path of the service: its query count is what the claim benchmark's rate rests on,
+    and it must not grow with the project or the person's history."""
+    project = project_with_tasks(
+        30, overlap=3, pay_model="per_task", task_minutes=6, pay_rate=Decimal("30")
+    )
+    client = api_for(worker(project))
+
+    def cycle() -> None:
+        with django_assert_max_num_queries(8):  # seat, form, settings, claim, insert, filled
+            taken = client.post(reverse("task-next", args=[project.pk])).json()
+        task = Task.objects.get(pk=taken["task"]["id"])
+        with django_assert_max_num_queries(10):  # lock, submission, status, counts, pay
+            answered = client.post(
+                reverse("assignment-submit", args=[taken["id"]]),
+                {"answers": good_answers(task)},
+                format="json",
+            )
+        assert answered.status_code == 201
+
+    for _ in range(5):
+        cycle()
+    assert Submission.objects.count() == 5
+    assert EarningEntry.objects.count() == 5
