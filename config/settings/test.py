@@ -1,5 +1,8 @@
 """The test suite: PostgreSQL and Redis when the environment names them, SQLite otherwise."""
 
+import tempfile
+from pathlib import Path
+
 from config.env import env
 from config.settings.base import *  # noqa: F403
 
@@ -24,3 +27,9 @@ WHITENOISE_USE_FINDERS = True
 
 # Each test process keeps its own cache, so no test sees what another run left in Redis.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Uploads go to a folder outside the checkout, the same one for the test process and the worker
+# processes it starts.
+MEDIA_ROOT = env.str(
+    "MEDIA_ROOT", default=str(Path(tempfile.gettempdir()) / "evalmarket-test-media")
+)
