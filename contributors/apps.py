@@ -19,6 +19,7 @@ class ContributorsConfig(AppConfig):
     role_permissions = {
         "contributor": [],
         "reviewer": ["contributors.review_work"],
+        "expert_reviewer": ["contributors.review_work", "contributors.review_as_expert"],
         "staff": [
             "contributors.view_user",
             "contributors.view_contributorprofile",

@@ -134,6 +134,7 @@ class ContributorProfile(models.Model):
         permissions: ClassVar = [
             ("change_contributor_status", "Can suspend, reinstate and decide on contributors"),
             ("review_work", "Can review and grade other contributors' work"),
+            ("review_as_expert", "Can review as a senior expert: escalations, audits, appeals"),
         ]
         constraints: ClassVar = [
             models.CheckConstraint(
@@ -358,3 +359,38 @@ class StandingChange(models.Model):
         if not self._state.adding:
             raise RuntimeError("Standing history is append-only; record a new change.")
         super().save(*args, **kwargs)
+
+
+class QualityScore(models.Model):
+    """A contributor's quality in one track (a qualification code), recomputed from their gold
+    accuracy, review scores and agreement with the aggregate, with the evidence behind it."""
+
+    class Level(models.TextChoices):
+        GOOD = "good", "Good"
+        WATCH = "watch", "Watch"
+        AT_RISK = "at_risk", "At risk"
+        NEW = "new", "Too little evidence yet"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="quality_scores")
+    track = models.CharField(max_length=40)
+    score = models.FloatField(null=True, blank=True, help_text="0–1; empty until evidence exists.")
+    level = models.CharField(max_length=10, choices=Level, default=Level.NEW)
+    gold_mean = models.FloatField(null=True, blank=True)
+    gold_low = models.FloatField(null=True, blank=True)
+    gold_high = models.FloatField(null=True, blank=True)
+    gold_answered = models.PositiveIntegerField(default=0)
+    review_mean = models.FloatField(null=True, blank=True)
+    reviews = models.PositiveIntegerField(default=0)
+    agreement = models.FloatField(null=True, blank=True)
+    agreement_answers = models.PositiveIntegerField(default=0)
+    evidence = models.JSONField(default=dict, blank=True)
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ("user", "track")
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["user", "track"], name="one_quality_score_per_track"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in {self.track}: {self.level}"

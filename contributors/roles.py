@@ -20,13 +20,15 @@ from django.db import transaction
 class Role:
     CONTRIBUTOR = "contributor"
     REVIEWER = "reviewer"
+    EXPERT_REVIEWER = "expert_reviewer"
     STAFF = "staff"
     FINANCE_ADMIN = "finance_admin"
 
-    ALL = (CONTRIBUTOR, REVIEWER, STAFF, FINANCE_ADMIN)
+    ALL = (CONTRIBUTOR, REVIEWER, EXPERT_REVIEWER, STAFF, FINANCE_ADMIN)
     LABELS = {
         CONTRIBUTOR: "Contributor",
         REVIEWER: "Reviewer",
+        EXPERT_REVIEWER: "Expert reviewer",
         STAFF: "Staff (project manager)",
         FINANCE_ADMIN: "Finance admin",
     }

@@ -1,5 +1,18 @@
 from django.apps import AppConfig
 
+from common.navigation import NavLink
+
+
+def _is_reviewer(user: object) -> bool:
+    return bool(getattr(user, "is_authenticated", False)) and user.has_perm(  # type: ignore[attr-defined]
+        "contributors.review_work"
+    )
+
+
+def _is_active_contributor(user: object) -> bool:
+    profile = getattr(user, "profile", None)
+    return profile is not None and profile.status == "active"
+
 
 class EvaluationsConfig(AppConfig):
     name = "evaluations"
@@ -20,6 +33,11 @@ class EvaluationsConfig(AppConfig):
             "evaluations.view_prelabel",
         ],
     }
+
+    navigation = (
+        NavLink("Reviews", "evaluations:reviews", order=40, visible=_is_reviewer),
+        NavLink("My quality", "evaluations:my_quality", order=35, visible=_is_active_contributor),
+    )
 
     def ready(self) -> None:
         from evaluations.selectors import project_actions_for, tasks_left_for

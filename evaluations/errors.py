@@ -44,3 +44,34 @@ class ReviewStarted(Conflict):
 
 class ImportInvalid(InvalidInput):
     code = "import_invalid"
+
+
+class Paused(PermissionDenied):
+    code = "paused_here"
+    default_message = "Your work on this project is paused while your quality is looked at."
+
+
+class NotReviewer(PermissionDenied):
+    code = "not_a_reviewer"
+
+
+class OwnWork(PermissionDenied):
+    code = "own_work"
+    default_message = "You cannot review your own work, or a task you worked on."
+
+
+class ReviewClosed(Conflict):
+    code = "review_closed"
+
+
+class NoReviewAvailable(NotFound):
+    code = "no_review_available"
+    default_message = "There is nothing for you to review right now."
+
+
+class AppealRefused(Conflict):
+    code = "appeal_refused"
+
+
+class NoMethod(InvalidInput):
+    code = "no_such_method"

@@ -17,6 +17,7 @@ from evaluations.models import (
     EvaluationForm,
     EvaluationSettings,
     PreLabel,
+    QualitySettings,
     Submission,
     Task,
 )
@@ -32,6 +33,22 @@ def settings_for(*, project: Project | int) -> EvaluationSettings:
     project_id = project if isinstance(project, int) else project.pk
     found = EvaluationSettings.objects.filter(project_id=project_id).first()
     return found or EvaluationSettings(project_id=project_id)
+
+
+def quality_settings_for(*, project: Project | int) -> QualitySettings:
+    """A project's quality settings (the defaults when none were set)."""
+    project_id = project if isinstance(project, int) else project.pk
+    found = QualitySettings.objects.filter(project_id=project_id).first()
+    return found or QualitySettings(project_id=project_id)
+
+
+def quality_settings_of(project: Project) -> QualitySettings:
+    """Like quality_settings_for, from a project loaded with select_related of its settings
+    (no query)."""
+    try:
+        return project.quality_settings
+    except QualitySettings.DoesNotExist:
+        return QualitySettings(project=project)
 
 
 def form_current(*, project: Project | int) -> EvaluationForm | None:
@@ -62,7 +79,8 @@ def tasks_left_for(user: User, projects: list[Project]) -> dict[int, int]:
     counted = Project.objects.filter(pk__in=ids).annotate(
         left=RawSQL(
             "SELECT COUNT(*) FROM (SELECT 1 FROM evaluations_task t WHERE t.project_id = "
-            "marketplace_project.id AND t.filled < t.overlap AND NOT EXISTS (SELECT 1 FROM "
+            "marketplace_project.id AND t.filled < t.overlap AND NOT t.is_gold AND NOT EXISTS ("
+            "SELECT 1 FROM "
             "evaluations_assignment a WHERE a.task_id = t.id AND a.contributor_id = %s) "
             "LIMIT %s) AS open_tasks",
             (user.pk, WORK_LEFT_CAP + 1),
@@ -170,6 +188,14 @@ def project_actions_for(user: User, project: Project, is_member: bool) -> list[d
             {
                 "label": "Manage tasks",
                 "url": reverse("evaluations:manage", args=[project.pk]),
+                "post": False,
+                "primary": False,
+            }
+        )
+        actions.append(
+            {
+                "label": "Quality",
+                "url": reverse("evaluations:quality", args=[project.pk]),
                 "post": False,
                 "primary": False,
             }

@@ -30,3 +30,23 @@ def code_run_execute_task(run_id: int) -> None:
 @shared_task(name="evaluations.assignments_expire", **RETRY)
 def assignments_expire_task() -> None:
     services.assignments_expire()
+
+
+@shared_task(name="evaluations.aggregation_run", soft_time_limit=1800, time_limit=1900, **RETRY)
+def aggregation_run_task(run_id: int) -> None:
+    services.aggregation_run(run_id=run_id)
+
+
+@shared_task(name="evaluations.aggregations_due", **RETRY)
+def aggregations_due_task() -> None:
+    services.aggregations_due()
+
+
+@shared_task(name="evaluations.standings_update", soft_time_limit=1800, time_limit=1900, **RETRY)
+def standings_update_task() -> None:
+    services.standings_update()
+
+
+@shared_task(name="evaluations.reviews_expire", **RETRY)
+def reviews_expire_task() -> None:
+    services.reviews_expire()

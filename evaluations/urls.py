@@ -1,6 +1,6 @@
 from django.urls import path
 
-from evaluations import views
+from evaluations import quality_views, views
 
 app_name = "evaluations"
 
@@ -14,4 +14,28 @@ urlpatterns = [
     path("tasks/<int:assignment_id>/release/", views.release, name="release"),
     path("tasks/<int:assignment_id>/runs/", views.run_code, name="run_code"),
     path("runs/<int:run_id>/", views.run_status, name="run_status"),
+    path("projects/<int:project_id>/quality/", quality_views.project_quality, name="quality"),
+    path(
+        "projects/<int:project_id>/quality/leaderboard.svg",
+        quality_views.leaderboard_chart,
+        name="quality_leaderboard",
+    ),
+    path(
+        "projects/<int:project_id>/quality/accuracy.svg",
+        quality_views.accuracy_chart,
+        name="quality_accuracy",
+    ),
+    path(
+        "projects/<int:project_id>/quality/backlog.svg",
+        quality_views.backlog_chart,
+        name="quality_backlog",
+    ),
+    path("reviews/", quality_views.review_queue, name="reviews"),
+    path("reviews/take/", quality_views.review_take, name="review_take"),
+    path("reviews/<int:review_id>/", quality_views.review_page, name="review"),
+    path(
+        "reviews/<int:review_id>/hand-back/", quality_views.review_hand_back, name="review_release"
+    ),
+    path("quality/", quality_views.my_quality, name="my_quality"),
+    path("submissions/<int:submission_id>/", quality_views.submission_page, name="submission"),
 ]

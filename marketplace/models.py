@@ -247,6 +247,10 @@ class Membership(models.Model):
     user = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="memberships")
     joined_at = models.DateTimeField(default=timezone.now)
     left_at = models.DateTimeField(null=True, blank=True)
+    paused_at = models.DateTimeField(
+        null=True, blank=True, help_text="Paused by the quality standing: no new tasks here."
+    )
+    paused_reason = models.TextField(blank=True)
 
     class Meta:
         ordering = ("-joined_at",)
@@ -379,6 +383,7 @@ class EarningEntry(models.Model):
     class Kind(models.TextChoices):
         TIME = "time", "Time worked"
         TASK = "task", "Accepted task"
+        REVIEW = "review", "Review"
         BONUS = "bonus", "Bonus"
         ADJUSTMENT = "adjustment", "Adjustment"
         REVERSAL = "reversal", "Reversal"
@@ -442,7 +447,7 @@ class EarningEntry(models.Model):
                 name="reversal_is_negative_and_names_its_entry",
             ),
             models.CheckConstraint(
-                condition=~Q(kind__in=["time", "task", "bonus"]) | Q(amount__gt=0),
+                condition=~Q(kind__in=["time", "task", "review", "bonus"]) | Q(amount__gt=0),
                 name="earned_amounts_are_positive",
             ),
             models.CheckConstraint(

@@ -368,6 +368,23 @@ def project_is_eligible(*, project: Project, user: User) -> tuple[bool, list[str
     return False, card.reasons
 
 
+def projects_eligible_for(*, user: User) -> QuerySet[Project]:
+    """The projects a person's usable qualifications meet (all statuses): a reviewer reviews
+    only work of projects they qualify for."""
+    return Project.objects.filter(_eligible_filter(qualifications_for(user=user).usable))
+
+
+def project_track(*, project: Project) -> str:
+    """The track a project's work counts in, for quality standings: its most specific all-of
+    requirement (anything but `general`), else its first any-of one, else `general`."""
+    codes = sorted(
+        (requirement.mode, requirement.code) for requirement in project.requirements.all()
+    )
+    specific = [code for mode, code in codes if mode == "all" and code != "general"]
+    either = [code for mode, code in codes if mode == "any"]
+    return (specific or either or ["general"])[0]
+
+
 def project_get_for_viewer(*, project_id: int, viewer: User) -> Project:
     """A project: staff see any; others see open ones, and ones they belong to."""
     projects = _for_cards(Project.objects.all())

@@ -158,6 +158,7 @@ SPECTACULAR_SETTINGS = {
         "ContributorStatusEnum": "contributors.models.ContributorProfile.Status",
         "AdjustmentKindEnum": [("bonus", "Bonus"), ("adjustment", "Adjustment")],
         "CredentialKindEnum": "contributors.choices.CredentialKind",
+        "CheckActionEnum": "evaluations.models.QualitySettings.Action",
     },
 }
 

@@ -16,7 +16,7 @@ from contributors.services.application import (
     profile_update,
 )
 from contributors.services.qualifications import qualification_grant, qualification_revoke
-from contributors.services.standing import standing_set
+from contributors.services.standing import quality_score_record, standing_set
 from contributors.services.status import (
     STATUS_TRANSITIONS,
     contributor_decide,
@@ -39,6 +39,7 @@ __all__ = [
     "profile_update",
     "qualification_grant",
     "qualification_revoke",
+    "quality_score_record",
     "standing_set",
     "user_authenticate",
     "user_create",

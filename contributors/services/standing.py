@@ -8,7 +8,7 @@ from datetime import datetime
 from django.utils import timezone
 
 from common.errors import InvalidInput, PermissionDenied
-from contributors.models import StandingChange, User
+from contributors.models import QualityScore, StandingChange, User
 
 logger = logging.getLogger(__name__)
 
@@ -39,3 +39,11 @@ def standing_set(
     )
     logger.info("standing.set", extra={"user_id": user.pk, "standing": standing})
     return change
+
+
+def quality_score_record(*, user: User, track: str, **values: object) -> QualityScore:
+    """Store a contributor's recomputed quality in a track (one row per person and track)."""
+    score, _created = QualityScore.objects.update_or_create(
+        user=user, track=track, defaults={**values, "computed_at": timezone.now()}
+    )
+    return score

@@ -18,12 +18,20 @@ from django.utils import timezone
 
 from common.errors import InvalidInput, NotFound
 from contributors.models import User
-from evaluations.errors import AssignmentClosed, CapReached, NoForm, NoTaskAvailable, NotWorking
-from evaluations.models import Assignment, Task
+from evaluations.errors import (
+    AssignmentClosed,
+    CapReached,
+    NoForm,
+    NoTaskAvailable,
+    NotWorking,
+    Paused,
+)
+from evaluations.models import Assignment, QualitySettings, Task
 from evaluations.selectors import form_current, settings_for
 from marketplace.models import Membership, Project
 
 logger = logging.getLogger(__name__)
+_random = secrets.SystemRandom()
 ACTIVE_GAP = timedelta(minutes=2)  # longer pauses between signs of work do not count as work
 
 
@@ -35,9 +43,22 @@ def _open_task_for_update(*, project_id: int, user: User) -> Task | None:
     had = Assignment.objects.filter(task=OuterRef("pk"), contributor=user)
     return (
         Task.objects.select_for_update(skip_locked=True, of=("self",))
-        .filter(project_id=project_id, filled__lt=F("overlap"))
+        .filter(project_id=project_id, filled__lt=F("overlap"), is_gold=False)
         .filter(~Exists(had))
         .order_by("-priority", "id")
+        .first()
+    )
+
+
+def _gold_task_for_update(*, project_id: int, user: User) -> Task | None:
+    """Lock a random gold task of the project this person never had and that is not retired
+    (shown to the project's limit of people: its overlap)."""
+    had = Assignment.objects.filter(task=OuterRef("pk"), contributor=user)
+    return (
+        Task.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(project_id=project_id, filled__lt=F("overlap"), is_gold=True)
+        .filter(~Exists(had))
+        .order_by("?")
         .first()
     )
 
@@ -63,25 +84,33 @@ def assignment_next(*, project_id: int, user: User) -> Assignment:
 
     Priority first, then oldest. The lease expires after the project's lease time.
     """
-    # One query answers: does the project exist, is the person working on it, and which task
-    # are they on already.
+    # One query answers: does the project exist, is the person working on it (and not paused),
+    # which task are they on already, and how much gold is mixed in.
     active = Assignment.objects.filter(
         project=OuterRef("pk"), contributor=user, status=Assignment.Status.ACTIVE
     )
     member = Membership.objects.filter(project=OuterRef("pk"), user=user, left_at__isnull=True)
+    gold = QualitySettings.objects.filter(project=OuterRef("pk"))
     seat = (
         Project.objects.filter(pk=project_id)
-        .annotate(member=Exists(member), current=Subquery(active.values("pk")[:1]))
-        .values_list("member", "current")
+        .annotate(
+            member=Exists(member),
+            paused=Exists(member.filter(paused_at__isnull=False)),
+            current=Subquery(active.values("pk")[:1]),
+            gold_ratio=Subquery(gold.values("gold_ratio")[:1]),
+        )
+        .values_list("member", "paused", "current", "gold_ratio")
         .first()
     )
     if seat is None:
         raise NotFound(f"Project {project_id} does not exist.")
-    is_member, current_id = seat
+    is_member, paused, current_id, gold_ratio = seat
     if current_id is not None:
         return Assignment.objects.select_related("task", "form").get(pk=current_id)
     if not is_member:
         raise NotWorking()
+    if paused:
+        raise Paused()
     form = form_current(project=project_id)
     if form is None:
         raise NoForm()
@@ -95,11 +124,15 @@ def assignment_next(*, project_id: int, user: User) -> Assignment:
         )
     try:
         with transaction.atomic():
-            task = _open_task_for_update(project_id=project_id, user=user)
+            task = None
+            if gold_ratio and _random.random() < gold_ratio:
+                task = _gold_task_for_update(project_id=project_id, user=user)
+            if task is None:
+                task = _open_task_for_update(project_id=project_id, user=user)
             if task is None:
                 raise NoTaskAvailable()
             order = [response["id"] for response in task.responses]
-            secrets.SystemRandom().shuffle(order)  # against position bias: per person, recorded
+            _random.shuffle(order)  # against position bias: per person, recorded
             now = timezone.now()
             assignment = Assignment.objects.create(
                 task=task,

@@ -442,10 +442,11 @@ class _CopyWriter(_Writer):
                 " responses,"
                 " response_count, code, tests, reference, metadata, priority, overlap, filled,"
                 " completed,"
-                " has_prelabels, import_job_id, created_at)"
+                " has_prelabels, is_gold, import_job_id, created_at)"
                 " SELECT id, %s, external_id, prompt, conversation, responses, response_count,"
                 " code, tests,"
-                " reference, metadata, priority, %s, 0, 0, has_prelabels, %s, %s FROM import_tasks"
+                " reference, metadata, priority, %s, 0, 0, has_prelabels, FALSE, %s, %s FROM"
+                " import_tasks"
                 " ORDER BY id",
                 [self.project.pk, self.overlap, self.job_id, self.now],
             )

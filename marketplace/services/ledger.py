@@ -149,6 +149,41 @@ def earning_record_task(
     return entry
 
 
+def earning_record_review(
+    *,
+    reviewer: User,
+    project: Project,
+    source_id: str,
+    minutes: int,
+    multiplier: Decimal,
+    decided_at: date | None = None,
+) -> EarningEntry:
+    """Record the pay for one review: its set minutes at the project's rate and the reviewer's
+    multiplier, once per review. Reviews are paid whatever the project's pay model."""
+    if minutes <= 0:
+        raise InvalidInput(fields={"minutes": ["Must be positive."]})
+    entry, _created = earning_write(
+        idempotency_key=f"review:{source_id}",
+        contributor=reviewer,
+        project=project,
+        kind=EarningEntry.Kind.REVIEW,
+        amount=quantize(project.pay_rate * Decimal(minutes) / Decimal(60) * multiplier),
+        currency=project.currency,
+        work_date=decided_at or timezone.localdate(),
+        source_type="review",
+        source_id=source_id,
+        rate=project.pay_rate,
+        multiplier=multiplier,
+        active_seconds=minutes * 60,
+    )
+    return entry
+
+
+def earning_for_source(*, kind: str, source_id: str) -> EarningEntry | None:
+    """The entry written for a piece of work (e.g. kind task, source "submission:12"), if any."""
+    return EarningEntry.objects.filter(idempotency_key=f"{kind}:{source_id}").first()
+
+
 def earnings_approve(*, entry_ids: list[int], actor: User) -> int:
     """Approve pending entries (in bulk); returns how many moved. Others are left alone."""
     if not actor.has_perm("marketplace.approve_earnings"):
@@ -167,10 +202,14 @@ def earnings_approve(*, entry_ids: list[int], actor: User) -> int:
 
 
 @transaction.atomic
-def earning_reverse(*, entry_id: int, actor: User, reason: str) -> EarningEntry:
+def earning_reverse(*, entry_id: int, actor: User | None, reason: str) -> EarningEntry:
     """Cancel an entry with a new, negative entry. An unpaid entry leaves the balance; a paid
-    one is clawed back from the next payout by an approved negative entry."""
-    if not actor.has_perm("marketplace.adjust_earnings"):
+    one is clawed back from the next payout by an approved negative entry.
+
+    `actor` None is the system acting on a recorded decision (a review's rejection), which
+    carries its own who and why; a person needs the right to adjust earnings.
+    """
+    if actor is not None and not actor.has_perm("marketplace.adjust_earnings"):
         raise PermissionDenied("Your role may not reverse earnings.")
     if not reason.strip():
         raise InvalidInput(fields={"reason": ["This field is required."]})

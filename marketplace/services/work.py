@@ -78,6 +78,42 @@ def membership_leave(*, project_id: int, user: User) -> None:
     membership.save(update_fields=["left_at"])
 
 
+@transaction.atomic
+def membership_pause(*, project_id: int, user: User, reason: str) -> Membership | None:
+    """Stop giving a member new tasks on a project (quality); they keep what they did."""
+    membership = (
+        Membership.objects.select_for_update()
+        .filter(project_id=project_id, user=user, left_at__isnull=True)
+        .first()
+    )
+    if membership is None or membership.paused_at is not None:
+        return membership
+    membership.paused_at = timezone.now()
+    membership.paused_reason = reason
+    membership.save(update_fields=["paused_at", "paused_reason"])
+    logger.info("membership.paused", extra={"project_id": project_id, "user_id": user.pk})
+    return membership
+
+
+@transaction.atomic
+def membership_resume(*, project_id: int, user: User, actor: User) -> Membership | None:
+    """Staff let a paused member work again."""
+    if not actor.has_perm("marketplace.change_project"):
+        raise PermissionDenied("Only staff resume a paused member.")
+    membership = (
+        Membership.objects.select_for_update()
+        .filter(project_id=project_id, user=user, left_at__isnull=True)
+        .first()
+    )
+    if membership is None or membership.paused_at is None:
+        return membership
+    membership.paused_at = None
+    membership.paused_reason = ""
+    membership.save(update_fields=["paused_at", "paused_reason"])
+    logger.info("membership.resumed", extra={"project_id": project_id, "user_id": user.pk})
+    return membership
+
+
 def _close(session: WorkSession, *, at: datetime, reason: str) -> WorkSession:
     from marketplace.tasks import earning_from_session_task
 

@@ -176,12 +176,14 @@ def test_roles_exist_as_groups_with_their_permissions() -> None:
     groups = {
         group.name: group for group in Group.objects.prefetch_related("permissions__content_type")
     }
-    assert set(groups) == {"contributor", "reviewer", "staff", "finance_admin"}
+    assert set(groups) == {"contributor", "reviewer", "expert_reviewer", "staff", "finance_admin"}
 
     def codes(name: str) -> set[str]:
         return {f"{p.content_type.app_label}.{p.codename}" for p in groups[name].permissions.all()}
 
     assert "contributors.review_work" in codes("reviewer")
+    assert "contributors.review_as_expert" not in codes("reviewer")
+    assert {"contributors.review_work", "contributors.review_as_expert"} <= codes("expert_reviewer")
     assert "contributors.change_contributor_status" in codes("staff")
     assert "contributors.change_contributor_status" not in codes("finance_admin")
     assert codes("contributor") == set()

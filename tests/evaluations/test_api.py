@@ -215,7 +215,8 @@ def test_the_next_and_submit_cycle_costs_a_fixed_few_queries(
         with django_assert_max_num_queries(8):  # seat, form, settings, claim, insert, filled
             taken = client.post(reverse("task-next", args=[project.pk])).json()
         task = Task.objects.get(pk=taken["task"]["id"])
-        with django_assert_max_num_queries(10):  # lock, submission, status, counts, pay
+        # lock, submission, rationale index (lookup, insert), status, counts, pay
+        with django_assert_max_num_queries(12):
             answered = client.post(
                 reverse("assignment-submit", args=[taken["id"]]),
                 {"answers": good_answers(task)},

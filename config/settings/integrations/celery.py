@@ -69,6 +69,10 @@ CELERY_TASK_ROUTES = {
     "evaluations.import_job_run": {"queue": "default"},
     "evaluations.code_run_execute": {"queue": "sandbox"},
     "evaluations.assignments_expire": {"queue": "maintenance"},
+    "evaluations.reviews_expire": {"queue": "maintenance"},
+    "evaluations.aggregation_run": {"queue": "aggregation"},
+    "evaluations.aggregations_due": {"queue": "aggregation"},
+    "evaluations.standings_update": {"queue": "aggregation"},
 }
 
 CELERY_BEAT_SCHEDULE = {
@@ -76,6 +80,21 @@ CELERY_BEAT_SCHEDULE = {
     "assignments-expire": {
         "task": "evaluations.assignments_expire",
         "schedule": crontab(),
+    },
+    # Every 15 minutes, return reviews whose reviewer's lease ran out to the queue.
+    "reviews-expire": {
+        "task": "evaluations.reviews_expire",
+        "schedule": crontab(minute="*/15"),
+    },
+    # Every hour, aggregate the projects with submissions changed since their last run.
+    "aggregations-due": {
+        "task": "evaluations.aggregations_due",
+        "schedule": crontab(minute=7),
+    },
+    # Every day at 04:23 UTC, recompute quality standings (after the night's aggregation).
+    "standings-update": {
+        "task": "evaluations.standings_update",
+        "schedule": crontab(hour=4, minute=23),
     },
     # Every minute, close work sessions that stopped sending heartbeats, at their last one.
     "sessions-close-idle": {

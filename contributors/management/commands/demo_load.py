@@ -43,6 +43,8 @@ QUALIFICATIONS = {
         "finance",
     ],
     "contributor@demo.local": ["general"],
+    "expert@demo.local": ["general", "programming:python", "mathematics", "finance"],
+    **{f"crowd{n}@demo.local": ["general"] for n in (1, 2, 3)},
 }
 
 USERS: list[dict[str, Any]] = [
@@ -61,11 +63,26 @@ USERS: list[dict[str, Any]] = [
         "journey": "active",
     },
     {
+        "email": "expert@demo.local",
+        "full_name": "Eve Expert",
+        "roles": (Role.CONTRIBUTOR, Role.EXPERT_REVIEWER),
+        "journey": "active",
+    },
+    {
         "email": "contributor@demo.local",
         "full_name": "Carl Contributor",
         "roles": (Role.CONTRIBUTOR,),
         "journey": "active",
     },
+    *(
+        {
+            "email": f"crowd{n}@demo.local",
+            "full_name": name,
+            "roles": (Role.CONTRIBUTOR,),
+            "journey": "active",
+        }
+        for n, name in ((1, "Cleo Crowd"), (2, "Dev Crowd"), (3, "Ines Crowd"))
+    ),
     {
         "email": "assessing@demo.local",
         "full_name": "Asha Assessing",

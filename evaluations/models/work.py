@@ -1,4 +1,4 @@
-"""Evaluation forms, tasks, their distribution to contributors, submissions and imports."""
+"""The work: evaluation forms, tasks, their distribution to contributors, submissions, imports."""
 
 from __future__ import annotations
 
@@ -99,6 +99,11 @@ class Task(models.Model):
     overlap = models.PositiveSmallIntegerField(default=1)
     filled = models.PositiveSmallIntegerField(default=0)
     completed = models.PositiveSmallIntegerField(default=0)
+    is_gold = models.BooleanField(
+        default=False,
+        help_text="A gold task: its expected answers check the people who get it; it is mixed "
+        "into their work at the project's gold ratio and kept out of the normal queue.",
+    )
     has_prelabels = models.BooleanField(
         default=False,
         help_text="Set when pre-labels are imported, so a task without any costs "
@@ -118,8 +123,14 @@ class Task(models.Model):
                 F("project"),
                 F("priority").desc(),
                 F("id"),
-                condition=Q(filled__lt=F("overlap")),
+                condition=Q(filled__lt=F("overlap"), is_gold=False),
                 name="task_open_queue",
+            ),
+            models.Index(
+                F("project"),
+                F("id"),
+                condition=Q(filled__lt=F("overlap"), is_gold=True),
+                name="task_open_gold",
             ),
         ]
         constraints: ClassVar = [
@@ -216,6 +227,8 @@ class Submission(models.Model):
     """A person's answers to a task, checked against the form version they were given."""
 
     class Status(models.TextChoices):
+        IN_REVIEW = "in_review", "In review"
+        REVISION = "revision", "Revision requested"
         ACCEPTED = "accepted", "Accepted"
         REJECTED = "rejected", "Rejected"
 
@@ -233,7 +246,18 @@ class Submission(models.Model):
     response_order = models.JSONField(default=list)
     active_seconds = models.PositiveIntegerField(default=0)
     status = models.CharField(max_length=10, choices=Status, default=Status.ACCEPTED)
-    checks = models.JSONField(default=dict, blank=True)
+    checks = models.JSONField(
+        default=dict, blank=True, help_text="{check: passed|flagged, ...} of the checks on submit."
+    )
+    flags = models.JSONField(
+        default=list, blank=True, help_text="Why it goes to review: [{check, detail}]."
+    )
+    is_gold = models.BooleanField(default=False)
+    gold_correct = models.BooleanField(null=True, blank=True)
+    rationale_signature = models.JSONField(
+        null=True, blank=True, help_text="MinHash of the rationales, for near-duplicates."
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
     review_started_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
@@ -241,7 +265,9 @@ class Submission(models.Model):
     class Meta:
         ordering = ("-created_at",)
         indexes: ClassVar = [
-            models.Index(fields=["project", "task"], name="submission_export_lookup")
+            models.Index(fields=["project", "task"], name="submission_export_lookup"),
+            # A person's work on a project: first-N sampling, gold accuracy, standings.
+            models.Index(fields=["contributor", "project"], name="submission_person_lookup"),
         ]
 
     def __str__(self) -> str:
