@@ -31,6 +31,17 @@ class EvaluationsConfig(AppConfig):
             "evaluations.view_importjob",
             "evaluations.add_importjob",
             "evaluations.view_prelabel",
+            "evaluations.view_qualitysettings",
+            "evaluations.add_qualitysettings",
+            "evaluations.change_qualitysettings",
+            "evaluations.view_goldanswer",
+            "evaluations.add_goldanswer",
+            "evaluations.change_goldanswer",
+            "evaluations.delete_goldanswer",
+            "evaluations.view_review",
+            "evaluations.view_appeal",
+            "evaluations.view_aggregationrun",
+            "evaluations.view_qualityaction",
         ],
     }
 

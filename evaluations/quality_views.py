@@ -83,9 +83,7 @@ def _review_context(request: HttpRequest, review: Review) -> dict[str, Any]:
         ),
         "holding": review.reviewer_id == request.user.pk and review.status == Review.Status.CLAIMED,
         "verdict_labels": [(v, Review.Verdict(v).label) for v in view["verdicts"]],
-        "rubric": [
-            {**item, "points": list(range(item["max"] + 1))} for item in view["rubric"]
-        ],
+        "rubric": [{**item, "points": list(range(item["max"] + 1))} for item in view["rubric"]],
     }
 
 

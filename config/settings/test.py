@@ -33,3 +33,7 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 MEDIA_ROOT = env.str(
     "MEDIA_ROOT", default=str(Path(tempfile.gettempdir()) / "evalmarket-test-media")
 )
+
+# A connection per request in tests (the live server's threads must not keep theirs open past
+# the test); benchmarks that use these settings ask for persistent ones.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)  # noqa: F405

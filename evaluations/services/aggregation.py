@@ -426,7 +426,8 @@ def _label_question(
             )
 
     written = _write(majority_rows())
-    if 2 <= k <= MAX_CLASSES:
+    if k <= MAX_CLASSES:
+        # With one distinct answer the model is degenerate (everyone said it): certainty 1.
         ds = dawid_skene(t, p, classes, n_items=len(task_ids), n_workers=len(people), n_classes=k)
         info["dawid_skene"] = {
             "iterations": ds.iterations,
@@ -450,7 +451,7 @@ def _label_question(
 
         written += _write(skene_rows())
     else:
-        info["dawid_skene"] = {"skipped": f"needs 2 to {MAX_CLASSES} distinct answers, has {k}"}
+        info["dawid_skene"] = {"skipped": f"more than {MAX_CLASSES} distinct answers ({k})"}
     return info, written
 
 

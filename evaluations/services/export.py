@@ -42,7 +42,7 @@ def csv_safe(value: Any) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
-def _tasks(project: Project) -> Iterator[Task]:
+def _tasks(project: Project, *, aggregates: bool = False) -> Iterator[Task]:
     submissions = Prefetch(
         "submissions",
         queryset=Submission.objects.filter(status=Submission.Status.ACCEPTED)
@@ -50,12 +50,10 @@ def _tasks(project: Project) -> Iterator[Task]:
         .prefetch_related("assignment__code_runs")
         .order_by("pk"),
     )
-    yield from (
-        Task.objects.filter(project=project)
-        .order_by("pk")
-        .prefetch_related(submissions)
-        .iterator(chunk_size=CHUNK)
-    )
+    tasks = Task.objects.filter(project=project).order_by("pk").prefetch_related(submissions)
+    if aggregates:
+        tasks = tasks.prefetch_related("aggregates")
+    yield from tasks.iterator(chunk_size=CHUNK)
 
 
 def _texts(task: Task) -> dict[str, str]:
@@ -99,7 +97,10 @@ def _majority(values: list[Any]) -> Any:
 
 
 def results_rows(project: Project) -> Iterator[dict[str, Any]]:
-    for task in _tasks(project):
+    """Per task: a simple result from the accepted answers (mean, or majority), and the
+    aggregation job's stored results by method (majority, Dawid–Skene with its posterior,
+    mean/median/spread) when it has run."""
+    for task in _tasks(project, aggregates=True):
         submissions = list(task.submissions.all())
         result: dict[str, Any] = {}
         for submission in submissions[:1]:
@@ -124,11 +125,19 @@ def results_rows(project: Project) -> Iterator[dict[str, Any]]:
                     result[question.name] = _majority(given)
                 else:
                     result[question.name] = given
+        aggregated: dict[str, dict[str, Any]] = {}
+        for row in task.aggregates.all():
+            aggregated.setdefault(row.question, {})[row.method] = {
+                "value": row.value,
+                "confidence": row.confidence,
+                "n": row.n,
+            }
         yield {
             "task_id": task.pk,
             "external_id": task.external_id,
             "submissions": len(submissions),
             "result": result,
+            "aggregates": aggregated,
         }
 
 
@@ -184,7 +193,7 @@ ROWS = {
 }
 CSV_COLUMNS = {
     "raw": ["task_id", "external_id", "prompt", "responses", "metadata", "submissions"],
-    "results": ["task_id", "external_id", "submissions", "result"],
+    "results": ["task_id", "external_id", "submissions", "result", "aggregates"],
     "preferences": ["prompt", "chosen", "rejected", "task_id", "submission_id"],
     "rewrites": ["prompt", "completion", "task_id", "submission_id"],
 }

@@ -6,7 +6,13 @@ import io
 import orjson
 import pytest
 
-from evaluations.services import assignment_next, export_stream, submission_submit
+from evaluations.services import (
+    aggregation_request,
+    aggregation_run,
+    assignment_next,
+    export_stream,
+    submission_submit,
+)
 from tests.evaluations.helpers import FORM, project_with_tasks, worker
 
 pytestmark = pytest.mark.django_db
@@ -75,6 +81,23 @@ def test_results_give_the_mean_rating_and_the_majority_choice() -> None:
     assert rows[0]["submissions"] == 2
     assert rows[0]["result"]["helpfulness"] == {"a": 6.0, "b": 3.5}
     assert rows[0]["result"]["better"] == "a"
+
+
+def test_results_carry_the_aggregation_jobs_results_once_it_has_run() -> None:
+    project = worked_project()
+    assert jsonl_rows(project, "results")[0]["aggregates"] == {}
+    run = aggregation_request(project_id=project.pk, actor=None)
+    aggregation_run(run_id=run.pk)
+    rows = jsonl_rows(project, "results")
+    better = rows[0]["aggregates"]["better"]
+    assert better["majority"] == {"value": "a", "confidence": 1.0, "n": 2}
+    assert better["dawid_skene"]["value"] == "a"
+    helpfulness = rows[0]["aggregates"]["helpfulness"]["mean"]["value"]
+    assert helpfulness["b"] == {"mean": 3.5, "median": 3.5, "spread": 0.5}
+    assert (
+        orjson.loads(csv_rows(project, "results")[0]["aggregates"])["better"]["majority"]["value"]
+        == "a"
+    )
 
 
 def test_preference_pairs_are_prompt_chosen_rejected() -> None:

@@ -86,9 +86,11 @@ class Command(BaseCommand):
                 return
             task = Task.objects.get(pk=assignment.task_id)
             seen = assignment.response_order
-            good = "b" if "Canberra" in task.responses[1]["text"] or "No." in (
-                task.responses[1]["text"]
-            ) else "a"
+            good = (
+                "b"
+                if "Canberra" in task.responses[1]["text"] or "No." in (task.responses[1]["text"])
+                else "a"
+            )
             pick = ("b" if good == "a" else "a") if careless and rng.random() < 0.5 else good
             other = "b" if pick == "a" else "a"
             answers = {
