@@ -52,6 +52,7 @@ from marketplace.services import (
 )
 
 logger = logging.getLogger(__name__)
+Problems = dict[str, list[str]]
 REVIEW_LEASE = timedelta(minutes=60)
 TRUSTED = {StandingChange.Standing.STRONG, StandingChange.Standing.EXCEPTIONAL}
 SLIPPING = {QualityScore.Level.WATCH, QualityScore.Level.AT_RISK}
@@ -284,10 +285,11 @@ def review_get_for_reviewer(*, review_id: int, user: User, for_update: bool = Fa
     return review
 
 
-def _check_scores(scores: Any, rubric: list[dict[str, Any]]) -> dict[str, int]:
+def _check_scores(scores: Any, rubric: list[dict[str, Any]]) -> tuple[dict[str, int], Problems]:
+    """Points for every criterion of the rubric, each within 0..its max."""
     if not isinstance(scores, dict):
-        raise InvalidInput(fields={"scores": ["Expected {criterion: points}."]})
-    problems: dict[str, list[str]] = {}
+        return {}, {"scores": ["Expected {criterion: points}."]}
+    problems: Problems = {}
     clean: dict[str, int] = {}
     for item in rubric:
         value = scores.get(item["name"])
@@ -297,9 +299,7 @@ def _check_scores(scores: Any, rubric: list[dict[str, Any]]) -> dict[str, int]:
             clean[item["name"]] = value
     for name in set(scores) - {item["name"] for item in rubric}:
         problems[f"scores.{name}"] = ["Not a criterion of this project's rubric."]
-    if problems:
-        raise InvalidInput("Score every criterion of the rubric.", fields=problems)
-    return clean
+    return clean, problems
 
 
 def _pay_task(submission: Submission, *, again: bool) -> None:
@@ -380,9 +380,12 @@ def review_decide(
         Review.Verdict.REJECT,
     ):
         raise InvalidInput(fields={"verdict": ["An appeal is decided: accept or reject."]})
+    clean, problems = _check_scores(scores, quality.rubric)
     if verdict in (Review.Verdict.REVISE, Review.Verdict.REJECT) and not comment.strip():
-        raise InvalidInput(fields={"comment": ["Tell the contributor what to change or why."]})
-    review.scores = _check_scores(scores, quality.rubric)
+        problems["comment"] = ["Tell the contributor what to change or why."]
+    if problems:
+        raise InvalidInput("The verdict needs: " + ", ".join(sorted(problems)), fields=problems)
+    review.scores = clean
     review.verdict = verdict
     review.comment = comment.strip()[:5000]
     review.staff_note = staff_note.strip()[:5000]

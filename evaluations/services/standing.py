@@ -128,7 +128,12 @@ def standing_compute(*, user: User) -> list[QualityScore]:
     }
     reviews = _review_values(user, since)
     agreement = _agreement(user, since)
-    tracks = _tracks(set(gold) | set(reviews) | set(agreement))
+    worked = set(
+        Submission.objects.filter(contributor=user, created_at__gte=since)
+        .values_list("project_id", flat=True)
+        .distinct()
+    )
+    tracks = _tracks(worked | set(gold) | set(reviews) | set(agreement))
     by_track: dict[str, dict[str, Any]] = defaultdict(
         lambda: {"gold": [0, 0], "reviews": [], "agreement": [0, 0], "projects": set()}
     )

@@ -8,6 +8,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from evaluations import services
 from evaluations.models import Appeal, Review, Submission
+from evaluations.selectors import quality_settings_for
 from marketplace.models import EarningEntry
 from tests.browser.conftest import BROWSER
 from tests.browser.test_starter_assessment import log_in
@@ -96,3 +97,45 @@ def test_a_reviewer_rejects_and_the_contributor_sees_it_and_loses_the_pending_pa
     assert entry.state == "reversed"
     assert Appeal.objects.get(submission=submission).status == "open"
     assert Review.objects.filter(submission=submission, level="expert", reason="appeal").exists()
+
+
+def test_staff_run_aggregation_read_the_quality_page_and_change_the_rules(
+    page: Page, shoot
+) -> None:
+    boss = staff()
+    project = project_with_tasks(4, overlap=2, title="Compare answers", actor=boss)
+    services.quality_settings_set(project_id=project.pk, actor=boss, peer_review=True)
+    for _ in range(2):
+        person = worker(project)
+        for _ in range(4):
+            do_task(project, person)
+
+    log_in(page, boss.email)
+    page.goto(f"/projects/{project.pk}/")
+    page.get_by_role("link", name="Quality").click()
+    expect(page.get_by_role("heading", name="Quality of Compare answers")).to_be_visible()
+    expect(page.get_by_text("Not aggregated yet.")).to_be_visible()
+    page.get_by_role("button", name="Run now").click()
+    expect(page.get_by_text("Aggregation queued")).to_be_visible()
+    expect(page.get_by_role("cell", name=re.compile("^better"))).to_be_visible()
+    leaderboard = page.get_by_role("img", name=re.compile("Models ranked by Bradley–Terry"))
+    expect(leaderboard).to_be_visible()
+    assert leaderboard.evaluate("image => image.naturalWidth") > 0  # the SVG loaded
+    expect(page.get_by_role("cell", name="m1")).to_be_visible()
+    shoot("quality-page")
+
+    page.get_by_label("then this share").fill("0.25")
+    page.get_by_label("Review rubric").fill('[{"name": "Bad", "label": "x", "max": 5}]')
+    page.get_by_role("button", name="Save the rules").click()
+    expect(page.locator(".form-errors")).to_contain_text("rubric")
+    shoot("rules-refused")
+    page.get_by_label("then this share").fill("0.25")
+    page.get_by_label("Review rubric").fill(
+        '[{"name": "accuracy", "label": "Judgements are right", "max": 4}]'
+    )
+    page.get_by_role("button", name="Save the rules").click()
+    expect(page.get_by_text("Quality settings saved.")).to_be_visible()
+    shoot("rules-saved")
+    saved = quality_settings_for(project=project)
+    assert saved.review_rate == 0.25
+    assert saved.rubric == [{"name": "accuracy", "label": "Judgements are right", "max": 4}]
