@@ -354,6 +354,31 @@ def at_risk(*, project: Project) -> list[dict[str, Any]]:
     ]
 
 
+def reviewer_audits(*, project: Project) -> list[dict[str, Any]]:
+    """Each peer reviewer of the project: verdicts given, how many an expert checked again,
+    and how many of those the expert overturned."""
+    rows = (
+        Review.objects.filter(project=project, level=Review.Level.PEER, status=Review.Status.DONE)
+        .values("reviewer_id", "reviewer__full_name")
+        .annotate(
+            verdicts=Count("pk"),
+            audited=Count("audits", filter=Q(audits__status=Review.Status.DONE), distinct=True),
+            overturned=Count("pk", filter=Q(overturned=True), distinct=True),
+        )
+        .order_by("-overturned", "-verdicts")
+    )
+    return [
+        {
+            "reviewer": row["reviewer_id"],
+            "name": row["reviewer__full_name"],
+            "verdicts": row["verdicts"],
+            "audited": row["audited"],
+            "overturned": row["overturned"],
+        }
+        for row in rows
+    ]
+
+
 def latest_summary(*, project: Project) -> dict[str, Any]:
     """The summary of the project's latest finished aggregation ({} before the first)."""
     run = (
@@ -399,6 +424,7 @@ def project_quality(*, project: Project) -> dict[str, Any]:
         "gold_accuracy": gold_accuracy(project=project),
         "backlog": review_backlog(project=project),
         "at_risk": at_risk(project=project),
+        "reviewers": reviewer_audits(project=project),
         "actions_awaiting": [
             {
                 "id": action.pk,

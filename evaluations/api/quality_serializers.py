@@ -89,6 +89,7 @@ class ProjectQualityOutput(serializers.Serializer):
     gold_accuracy = serializers.JSONField(help_text="Per contributor: Beta posterior, 90%.")
     backlog = serializers.JSONField()
     at_risk = serializers.JSONField()
+    reviewers = serializers.JSONField(help_text="Peer reviewers: verdicts, audited, overturned.")
     actions_awaiting = serializers.JSONField()
 
 

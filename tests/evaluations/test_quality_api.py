@@ -261,3 +261,29 @@ def test_my_quality_lists_only_my_own_figures() -> None:
     assert [score["track"] for score in mine["scores"]] == ["general"]
     other = api_for(worker(project)).get(reverse("my-quality")).json()
     assert other["scores"] == []
+
+
+def test_the_overview_shows_how_often_experts_overturned_each_peer_reviewer() -> None:
+    boss, project = reviewed_project(expert_audit_rate=1.0)
+    submission = do_task(project)
+    peer, expert = reviewer(), reviewer(expert=True)
+    review = services.review_next(user=peer)
+    services.review_decide(
+        review_id=review.pk, user=peer, verdict="reject", scores=rubric_scores(1), comment="No."
+    )
+    audit = services.review_next(user=expert, level="expert")
+    assert (audit.reason, audit.audit_of_id) == ("audit", review.pk)
+    services.review_decide(
+        review_id=audit.pk, user=expert, verdict="accept", scores=rubric_scores(5)
+    )
+    overview = api_for(boss).get(reverse("project-quality", args=[project.pk])).json()
+    assert overview["reviewers"] == [
+        {
+            "reviewer": peer.pk,
+            "name": peer.full_name,
+            "verdicts": 1,
+            "audited": 1,
+            "overturned": 1,
+        }
+    ]
+    assert Submission.objects.get(pk=submission.pk).status == "accepted"
