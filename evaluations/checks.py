@@ -23,10 +23,13 @@ BANDS = 16
 ROWS = PERMUTATIONS // BANDS
 SHINGLE = 3
 _WORD = re.compile(r"\w+", re.UNICODE)
-_SEEDS = np.random.default_rng(20261128).integers(1, 2**32 - 1, size=(2, PERMUTATIONS, 1))
-_A = _SEEDS[0].astype(np.uint64) | np.uint64(1)  # odd multipliers
+# Permutations h(x) = (a·x + b) mod P over 32-bit shingle hashes, P the largest prime below
+# 2³²: a·x + b stays below 2⁶⁴, so the arithmetic is exact in unsigned 64-bit integers.
+PRIME = 4_294_967_291
+_SEEDS = np.random.default_rng(20261128).integers(1, PRIME, size=(2, PERMUTATIONS, 1))
+_A = _SEEDS[0].astype(np.uint64)
 _B = _SEEDS[1].astype(np.uint64)
-_MASK = np.uint64(2**63 - 1)
+_P = np.uint64(PRIME)
 
 
 def rationale_text(form: Form, answers: dict[str, Any]) -> str:
@@ -74,8 +77,7 @@ def minhash(text: str) -> list[int] | None:
     shingles = _shingles(text)
     if shingles.size == 0:
         return None
-    with np.errstate(over="ignore"):
-        hashed = (_A * shingles[None, :] + _B) & _MASK
+    hashed = (_A * shingles[None, :] + _B) % _P
     return [int(value) for value in hashed.min(axis=1)]
 
 

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Max
+from django.db.models import Exists, Max, OuterRef
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
@@ -186,6 +186,7 @@ def _response_models(project_id: int) -> Iterator[tuple[int, dict[str, str]]]:
     rows = (
         Task.objects.filter(project_id=project_id, is_gold=False)
         .annotate(models=models)
+        .order_by("pk")  # the leaderboard merges these with the answers by task id
         .values_list("pk", "models")
     )
     for pk, found in rows.iterator(chunk_size=CHUNK):
@@ -243,7 +244,9 @@ def _collect(project_id: int, form: Form) -> dict[str, Any]:
     }
 
 
-def _kappa_pairs(t: np.ndarray, p: np.ndarray, v: np.ndarray, n_classes: int) -> list[dict]:
+def _kappa_pairs(
+    t: np.ndarray, p: np.ndarray, v: np.ndarray, n_classes: int, people: list[int]
+) -> list[dict]:
     """Cohen's κ of the pairs of people who answered the most tasks in common.
 
     Vectorised: answers sorted by task, every pair inside a task is found by offsets (a task
@@ -277,7 +280,10 @@ def _kappa_pairs(t: np.ndarray, p: np.ndarray, v: np.ndarray, n_classes: int) ->
         kappa = cohen_kappa_labels(va[rows], vb[rows], n_classes)
         out.append(
             {
-                "people": [int(unique[index] // width), int(unique[index] % width)],
+                "people": [
+                    people[int(unique[index] // width)],
+                    people[int(unique[index] % width)],
+                ],
                 "shared": int(counts[index]),
                 "kappa": _num(kappa),
             }
@@ -402,7 +408,7 @@ def _label_question(
         "answers": int(t.size),
         "tasks": int(np.unique(t).size),
         "alpha": {"nominal": _num(krippendorff_alpha_long(t, v, "nominal"))},
-        "kappa_pairs": _kappa_pairs(t, p, v, k),
+        "kappa_pairs": _kappa_pairs(t, p, v, k, people),
     }
     vote = majority_vote(t, classes, n_items=len(task_ids), n_classes=k)
     now = timezone.now()
@@ -552,6 +558,11 @@ def _aggregate(run: AggregationRun) -> tuple[dict[str, Any], int, int]:
                 data["preferences"][question.name],
                 data["choices"][question.name].keys_in_order(),
             )
+    # Tasks left with no answer that counts (all rejected) keep no result built from them.
+    counted = Submission.objects.filter(task=OuterRef("task"), is_gold=False).exclude(
+        status=Submission.Status.REJECTED
+    )
+    AggregateResult.objects.filter(project_id=run.project_id).exclude(Exists(counted)).delete()
     return summary, data["seen"], written
 
 

@@ -177,7 +177,8 @@ def _give_back(assignment: Assignment, status: str, *, reason: str = "") -> Assi
     assignment.skip_reason = reason
     assignment.closed_at = timezone.now()
     assignment.save(update_fields=["status", "skip_reason", "closed_at"])
-    Task.objects.filter(pk=assignment.task_id).update(filled=F("filled") - 1)
+    # A gold task stays counted as shown: its limit is on the people who saw it.
+    Task.objects.filter(pk=assignment.task_id, is_gold=False).update(filled=F("filled") - 1)
     return assignment
 
 

@@ -432,7 +432,7 @@ def _expert_overrules(review: Review, verdict: str) -> None:
         verdict__in=[Review.Verdict.ACCEPT, Review.Verdict.REJECT],
     ).exclude(verdict=verdict).update(overturned=True)
     if review.reason == Review.Reason.APPEAL:
-        Appeal.objects.filter(review=review).update(
+        Appeal.objects.filter(review=review, status=Appeal.Status.OPEN).update(
             status=Appeal.Status.OVERTURNED
             if verdict == Review.Verdict.ACCEPT
             else Appeal.Status.UPHELD,
@@ -459,6 +459,11 @@ def appeal_create(*, submission_id: int, user: User, reason: str) -> Appeal:
     review = review_open(
         submission=submission, level=Review.Level.EXPERT, reason=Review.Reason.APPEAL
     )
+    if review.reason != Review.Reason.APPEAL:
+        # An expert audit was already waiting: it becomes the appeal's review, so the expert
+        # sees the contributor's reason and decides both at once.
+        review.reason = Review.Reason.APPEAL
+        review.save(update_fields=["reason"])
     appeal = Appeal.objects.create(
         submission=submission, reason=reason.strip()[:5000], review=review
     )

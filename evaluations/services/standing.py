@@ -215,10 +215,13 @@ def _act(user: User, score: QualityScore, was: str, part: dict[str, Any]) -> Non
         )
     if score.level != QualityScore.Level.AT_RISK:
         return
-    live = Membership.objects.filter(
-        user=user, project_id__in=part["projects"], left_at__isnull=True, paused_at__isnull=True
-    ).values_list("project_id", flat=True)
-    for project_id in list(live):
+    live = (
+        Membership.objects.filter(user=user, left_at__isnull=True, paused_at__isnull=True)
+        .select_related("project")
+        .prefetch_related("project__requirements")
+    )
+    in_track = [m.project_id for m in live if project_track(project=m.project) == score.track]
+    for project_id in in_track:
         reason = f"Quality in {score.track} is at risk ({score.score:.2f})."
         membership_pause(project_id=project_id, user=user, reason=reason)
         QualityAction.objects.create(

@@ -13,7 +13,14 @@ from common.errors import InvalidInput, NotFound
 from contributors.models import User
 from evaluations.answers import answers_check, prelabel_usage
 from evaluations.errors import AssignmentClosed, LeaseExpired, ReviewStarted
-from evaluations.models import Assignment, QualitySettings, Review, Submission, Task
+from evaluations.models import (
+    Assignment,
+    QualitySettings,
+    RationaleBand,
+    Review,
+    Submission,
+    Task,
+)
 from evaluations.selectors import (
     form_schema,
     prelabels_for,
@@ -48,12 +55,47 @@ def _check(assignment: Assignment, answers: Any) -> dict[str, Any]:
 
 
 def answers_for_submission(submission: Submission, answers: Any) -> None:
-    """Replace a submission's answers with checked ones (an edit, or a revision)."""
-    submission.answers = _check(submission.assignment, answers)
-    submission.prelabel_usage = prelabel_usage(
-        answers=submission.answers, prelabels=prelabels_for(task=submission.assignment.task)
+    """Replace a submission's answers (an edit, or a revision), held to the same form and the
+    same quality checks as on submit: a blocking check refuses the edit, flags and the gold
+    result follow the new answers, and newly flagged work goes to review."""
+    assignment = submission.assignment
+    clean = _check(assignment, answers)
+    quality = quality_settings_for(project=submission.project_id)
+    outcome = checks_run(
+        assignment=assignment, form=form_schema(assignment.form), answers=clean, quality=quality
     )
-    submission.save(update_fields=["answers", "prelabel_usage", "updated_at"])
+    submission.answers = clean
+    submission.prelabel_usage = prelabel_usage(
+        answers=clean, prelabels=prelabels_for(task=assignment.task)
+    )
+    submission.checks = {"form": "passed", **outcome.checks}
+    submission.flags = outcome.flags
+    submission.gold_correct = outcome.gold_correct
+    submission.rationale_signature = outcome.signature
+    submission.save(
+        update_fields=[
+            "answers",
+            "prelabel_usage",
+            "checks",
+            "flags",
+            "gold_correct",
+            "rationale_signature",
+            "updated_at",
+        ]
+    )
+    RationaleBand.objects.filter(submission=submission).delete()
+    if quality.duplicate_action != QualitySettings.Action.OFF:
+        bands_record(submission=submission)
+    if (
+        outcome.flags
+        and submission.status == Submission.Status.ACCEPTED
+        and (quality.peer_review or quality.expert_review)
+    ):
+        submission.status = Submission.Status.IN_REVIEW
+        submission.save(update_fields=["status"])
+        review_open(
+            submission=submission, level=first_review_level(quality), reason=Review.Reason.FLAGGED
+        )
 
 
 def submission_submit(*, assignment_id: int, user: User, answers: Any) -> Submission:
