@@ -42,18 +42,34 @@ def csv_safe(value: Any) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
-def _tasks(project: Project, *, aggregates: bool = False) -> Iterator[Task]:
-    submissions = Prefetch(
-        "submissions",
-        queryset=Submission.objects.filter(status=Submission.Status.ACCEPTED)
-        .select_related("form", "assignment")
-        .prefetch_related("assignment__code_runs")
-        .order_by("pk"),
+def _tasks(project: Project, *, aggregates: bool = False, runs: bool = False) -> Iterator[Task]:
+    """The project's tasks in id order with their accepted submissions (and, when asked, the
+    submissions' code runs and the tasks' aggregated results), a chunk at a time."""
+    accepted = Submission.objects.filter(status=Submission.Status.ACCEPTED).order_by("pk")
+    if runs:
+        accepted = accepted.select_related("form", "assignment").prefetch_related(
+            "assignment__code_runs"
+        )
+    else:
+        accepted = accepted.select_related("form")
+    tasks = (
+        Task.objects.filter(project=project)
+        .order_by("pk")
+        .prefetch_related(Prefetch("submissions", queryset=accepted))
     )
-    tasks = Task.objects.filter(project=project).order_by("pk").prefetch_related(submissions)
     if aggregates:
         tasks = tasks.prefetch_related("aggregates")
     yield from tasks.iterator(chunk_size=CHUNK)
+
+
+class _Forms(dict):
+    """The parsed schema of each form version met in one export, parsed once."""
+
+    def of(self, submission: Submission) -> Any:
+        found = self.get(submission.form_id)
+        if found is None:
+            found = self[submission.form_id] = form_schema(submission.form)
+        return found
 
 
 def _texts(task: Task) -> dict[str, str]:
@@ -61,7 +77,7 @@ def _texts(task: Task) -> dict[str, str]:
 
 
 def raw_rows(project: Project) -> Iterator[dict[str, Any]]:
-    for task in _tasks(project):
+    for task in _tasks(project, runs=True):
         yield {
             "task_id": task.pk,
             "external_id": task.external_id,
@@ -100,11 +116,12 @@ def results_rows(project: Project) -> Iterator[dict[str, Any]]:
     """Per task: a simple result from the accepted answers (mean, or majority), and the
     aggregation job's stored results by method (majority, Dawid–Skene with its posterior,
     mean/median/spread) when it has run."""
+    forms = _Forms()
     for task in _tasks(project, aggregates=True):
         submissions = list(task.submissions.all())
         result: dict[str, Any] = {}
         for submission in submissions[:1]:
-            form = form_schema(submission.form)
+            form = forms.of(submission)
             for question in form.questions:
                 given = [
                     s.answers[question.name] for s in submissions if question.name in s.answers
@@ -142,10 +159,11 @@ def results_rows(project: Project) -> Iterator[dict[str, Any]]:
 
 
 def preference_rows(project: Project) -> Iterator[dict[str, Any]]:
+    forms = _Forms()
     for task in _tasks(project):
         texts = _texts(task)
         for submission in task.submissions.all():
-            form = form_schema(submission.form)
+            form = forms.of(submission)
             for question in form.questions:
                 answer = submission.answers.get(question.name)
                 if question.type == "preference" and answer and answer.get("choice") in texts:
@@ -172,9 +190,10 @@ def preference_rows(project: Project) -> Iterator[dict[str, Any]]:
 
 
 def rewrite_rows(project: Project) -> Iterator[dict[str, Any]]:
+    forms = _Forms()
     for task in _tasks(project):
         for submission in task.submissions.all():
-            for question in form_schema(submission.form).questions:
+            for question in forms.of(submission).questions:
                 text = submission.answers.get(question.name)
                 if question.type == "free_text" and question.role == "rewrite" and text:
                     yield {
