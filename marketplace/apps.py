@@ -43,6 +43,17 @@ class MarketplaceConfig(AppConfig):
             "marketplace.view_earningentry",
             "marketplace.view_worksession",
             "marketplace.approve_earnings",
+            "marketplace.adjust_earnings",
+            "marketplace.review_payouts",
+            "marketplace.view_payoutsettings",
+            "marketplace.change_payoutsettings",
+            "marketplace.view_payperiod",
+            "marketplace.view_payoutbatch",
+            "marketplace.view_payout",
+            "marketplace.view_payoutitem",
+            "marketplace.view_payoutflag",
+            "marketplace.view_payoutaudit",
+            "marketplace.view_payoutdispatch",
         ],
     }
     navigation = (

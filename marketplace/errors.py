@@ -45,3 +45,36 @@ class SessionClosed(Conflict):
 
 class EntryNotPending(Conflict):
     code = "entry_not_pending"
+
+
+class PeriodOpen(Conflict):
+    code = "period_open"
+    default_message = (
+        "This pay period has not reached its cut-off yet; its batch is built after it."
+    )
+
+
+class PayoutStateConflict(Conflict):
+    code = "payout_state"
+
+
+class FourEyesRequired(Conflict):
+    code = "four_eyes_required"
+    default_message = (
+        "This payout is at or above the four-eyes amount: a second, different finance admin must "
+        "approve it."
+    )
+
+
+class OwnPayout(PermissionDenied):
+    code = "own_payout"
+    default_message = "Nobody approves or decides on their own payout."
+
+
+class NothingToSend(Conflict):
+    code = "nothing_to_send"
+    default_message = "This batch has no approved payouts to send."
+
+
+class ProviderFailed(Conflict):
+    code = "provider_failed"

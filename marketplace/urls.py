@@ -15,5 +15,10 @@ urlpatterns = [
     path("sessions/<int:session_id>/heartbeat/", views.session_heartbeat, name="session_heartbeat"),
     path("earnings/", views.earnings, name="earnings"),
     path("earnings/weeks.svg", views.earnings_chart, name="earnings_chart"),
+    path("earnings/payouts/", views.payouts, name="payouts"),
+    path("earnings/payouts/<int:payout_id>/", views.payout, name="payout"),
+    path("earnings/statements/", views.statement, name="statement_latest"),
+    path("earnings/statements/<int:period_id>/", views.statement, name="statement"),
+    path("earnings/statements/<int:period_id>.csv", views.statement_csv, name="statement_csv"),
     path("fair-pay/", views.fair_pay, name="fair_pay"),
 ]

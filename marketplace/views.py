@@ -1,4 +1,5 @@
-"""Pages of the marketplace: the dashboard, a project with its work timer, earnings, fair pay."""
+"""Pages of the marketplace: the dashboard, a project with its work timer, earnings, payouts
+and statements, fair pay."""
 
 from __future__ import annotations
 
@@ -7,12 +8,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from common.errors import DomainError
-from marketplace import selectors, services
+from marketplace import payout_selectors, selectors, services
 from marketplace.charts import weekly_earnings_svg
 from marketplace.forms import DashboardFilterForm, ManualTimeForm
 from marketplace.models import ManualTimeEntry
@@ -214,3 +215,64 @@ def fair_pay(request: HttpRequest) -> HttpResponse:
         "marketplace/fair_pay.html",
         {"rows": services.fair_pay_report(viewer=request.user)},
     )
+
+
+@login_required
+def payouts(request: HttpRequest) -> HttpResponse:
+    paginator = Paginator(payout_selectors.payouts_for(user=request.user), 25)
+    page = paginator.get_page(request.GET.get("page"))
+    for payout in page:
+        payout.shown_state = payout_selectors.contributor_state(payout)
+    return render(request, "marketplace/payouts.html", {"payouts": page})
+
+
+@login_required
+def payout(request: HttpRequest, payout_id: int) -> HttpResponse:
+    try:
+        found = payout_selectors.payout_for(user=request.user, payout_id=payout_id)
+    except DomainError as error:
+        raise Http404(error.message) from error
+    found.shown_state = payout_selectors.contributor_state(found)
+    return render(
+        request,
+        "marketplace/payout.html",
+        {"payout": found, "entries": payout_selectors.payout_entries(payout=found)},
+    )
+
+
+def _statement(request: HttpRequest, period_id: int | None) -> payout_selectors.Statement | None:
+    try:
+        return payout_selectors.statement_for(user=request.user, period_id=period_id)
+    except DomainError:
+        if period_id is not None:
+            raise
+        return None
+
+
+@login_required
+def statement(request: HttpRequest, period_id: int | None = None) -> HttpResponse:
+    chosen = request.GET.get("period", "")
+    if period_id is None and chosen.isdigit():
+        return redirect("marketplace:statement", period_id=int(chosen))
+    try:
+        found = _statement(request, period_id)
+    except DomainError as error:
+        raise Http404(error.message) from error
+    if found is not None:
+        for item in found.payouts:
+            item.shown_state = payout_selectors.contributor_state(item)
+    return render(request, "marketplace/statement.html", {"statement": found})
+
+
+@login_required
+def statement_csv(request: HttpRequest, period_id: int) -> StreamingHttpResponse:
+    try:
+        found = payout_selectors.statement_for(user=request.user, period_id=period_id)
+    except DomainError as error:
+        raise Http404(error.message) from error
+    response = StreamingHttpResponse(
+        payout_selectors.statement_csv(found), content_type="text/csv; charset=utf-8"
+    )
+    name = f"statement-{found.period.ends_at:%Y-%m-%d}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response

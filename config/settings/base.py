@@ -116,6 +116,9 @@ EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="EvalMarket <no-reply@evalmarket.local>")
 # Absolute links in e-mails are built from this, not from the request's Host header.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# The payment provider payouts are sent through: a dotted path to a class with `name` and
+# `send(dispatch, payouts)` (see marketplace.services.payouts.paying); empty: the CSV file.
+PAYOUT_PROVIDER = env.str("PAYOUT_PROVIDER", default="")
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # HTMX reads the token from the page, not the cookie

@@ -204,7 +204,8 @@ def earnings_approve(*, entry_ids: list[int], actor: User) -> int:
 @transaction.atomic
 def earning_reverse(*, entry_id: int, actor: User | None, reason: str) -> EarningEntry:
     """Cancel an entry with a new, negative entry. An unpaid entry leaves the balance; a paid
-    one is clawed back from the next payout by an approved negative entry.
+    one, or one in a payout not yet paid, is clawed back from the next payout by an approved
+    negative entry.
 
     `actor` None is the system acting on a recorded decision (a review's rejection), which
     carries its own who and why; a person needs the right to adjust earnings.
@@ -213,13 +214,21 @@ def earning_reverse(*, entry_id: int, actor: User | None, reason: str) -> Earnin
         raise PermissionDenied("Your role may not reverse earnings.")
     if not reason.strip():
         raise InvalidInput(fields={"reason": ["This field is required."]})
-    try:
-        entry = EarningEntry.objects.select_for_update().get(pk=entry_id)
-    except EarningEntry.DoesNotExist as error:
-        raise NotFound(f"Earning entry {entry_id} does not exist.") from error
+    owner = EarningEntry.objects.filter(pk=entry_id).values_list("contributor_id", flat=True)
+    if not owner:
+        raise NotFound(f"Earning entry {entry_id} does not exist.")
+    # The contributor's row first: a payout batch being built locks it too, so an entry is
+    # never reversed between being summed into a payout and being linked to it.
+    User.objects.select_for_update().filter(pk=owner[0]).values_list("pk").first()
+    entry = EarningEntry.objects.select_for_update().get(pk=entry_id)
     if entry.kind == EarningEntry.Kind.REVERSAL or entry.state == EarningEntry.State.REVERSED:
         raise EntryNotPending("This entry is already reversed, or is itself a reversal.")
-    paid = entry.state == EarningEntry.State.PAID
+    # An entry in a live payout (in review, approved or sent) is on its way to being paid:
+    # like a paid one, it is clawed back from the next payout and the payout stays whole.
+    paid = (
+        entry.state == EarningEntry.State.PAID
+        or entry.payout_items.filter(released_at__isnull=True).exists()
+    )
     reversal, _created = earning_write(
         idempotency_key=f"reversal:{entry.pk}",
         contributor=entry.contributor,

@@ -66,6 +66,10 @@ CELERY_TASK_ROUTES = {
     "assessments.grading_claims_release_expired": {"queue": "maintenance"},
     "marketplace.earning_from_session": {"queue": "payouts"},
     "marketplace.sessions_close_idle": {"queue": "maintenance"},
+    "marketplace.payout_batches_build": {"queue": "payouts"},
+    "marketplace.payout_batch_build": {"queue": "payouts"},
+    "marketplace.email_*": {"queue": "email"},
+    "marketplace.ledger_reconcile": {"queue": "payouts"},
     "evaluations.import_job_run": {"queue": "default"},
     "evaluations.code_run_execute": {"queue": "sandbox"},
     "evaluations.assignments_expire": {"queue": "maintenance"},
@@ -110,6 +114,16 @@ CELERY_BEAT_SCHEDULE = {
     "grading-claims-release-expired": {
         "task": "assessments.grading_claims_release_expired",
         "schedule": crontab(minute="*/15"),
+    },
+    # Every hour, make pay periods up to now and build the batches of the closed ones.
+    "payout-batches-build": {
+        "task": "marketplace.payout_batches_build",
+        "schedule": crontab(minute=11),
+    },
+    # Every day at 05:41 UTC, check the ledger's invariants against the payouts.
+    "ledger-reconcile": {
+        "task": "marketplace.ledger_reconcile",
+        "schedule": crontab(hour=5, minute=41),
     },
     # Every day at 03:17 UTC, delete expired log-in sessions.
     "sessions-clear-expired": {

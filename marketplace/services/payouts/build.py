@@ -1,0 +1,262 @@
+"""Building a closed period's payout batch: set-based, in chunks of contributors, idempotent.
+
+Keys in the database make it idempotent, not checks in Python: one batch per period, one payout
+per batch, contributor and currency, an entry in at most one live payout. Each chunk is one
+transaction that also moves the batch's cursor, so a build killed halfway resumes after its
+last finished chunk, and a chunk done twice inserts nothing the second time.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from decimal import Decimal
+
+from django.db import connection, transaction
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, Sum
+from django.utils import timezone
+
+from common.errors import NotFound
+from common.money import quantize
+from contributors.models import ContributorProfile, User
+from marketplace.errors import PeriodOpen
+from marketplace.models import (
+    EarningEntry,
+    Payout,
+    PayoutAudit,
+    PayoutBatch,
+    PayoutItem,
+    PayoutSettings,
+    PayPeriod,
+)
+from marketplace.services.payouts.flags import flags_compute
+from marketplace.services.payouts.periods import finance_check, payout_settings, periods_ensure
+
+logger = logging.getLogger(__name__)
+
+CHUNK = 2000  # contributors per transaction
+
+# The entries of the chunk's contributors that the batch pays: approved before the cut-off and
+# in no live payout. One INSERT … SELECT links them to their payouts; ON CONFLICT DO NOTHING
+# (the partial unique index on live items) makes a repeated chunk a no-op.
+LINK_SQL = """
+INSERT INTO marketplace_payoutitem (payout_id, entry_id)
+SELECT p.id, e.id
+FROM marketplace_earningentry e
+JOIN marketplace_payout p
+  ON p.batch_id = %(batch)s AND p.contributor_id = e.contributor_id AND p.currency = e.currency
+WHERE e.state = 'approved' AND e.approved_at < %(cutoff)s
+  AND e.contributor_id > %(low)s AND e.contributor_id <= %(high)s
+  AND p.state = 'review'
+  AND NOT EXISTS (
+      SELECT 1 FROM marketplace_payoutitem i WHERE i.entry_id = e.id AND i.released_at IS NULL)
+ON CONFLICT DO NOTHING
+"""
+
+
+def _payable(batch: PayoutBatch, low: int, high: int) -> Q:
+    return Q(
+        state=EarningEntry.State.APPROVED,
+        approved_at__lt=batch.cutoff,
+        contributor_id__gt=low,
+        contributor_id__lte=high,
+    )
+
+
+def _live_item() -> Exists:
+    return Exists(PayoutItem.objects.filter(entry_id=OuterRef("pk"), released_at__isnull=True))
+
+
+def _chunk_high(after: int) -> int | None:
+    """The id closing the next chunk of at most CHUNK people after `after` (None: all done)."""
+    window = list(
+        User.objects.filter(pk__gt=after)
+        .order_by("pk")
+        .values_list("pk", flat=True)[CHUNK - 1 : CHUNK]
+    )
+    if window:
+        return window[0]
+    return User.objects.filter(pk__gt=after).aggregate(last=Max("pk"))["last"]
+
+
+def _build_chunk(
+    batch: PayoutBatch,
+    low: int,
+    high: int,
+    settings: PayoutSettings,
+    project_medians: dict[int, float | None],
+) -> tuple[int, int, dict[str, Decimal]]:
+    """Payouts, links and flags of the people with ids in (low, high]; returns (payouts, carried
+    balances, carried amounts by currency). Runs inside the caller's transaction."""
+    # The people's rows are locked, as every move of their entries into or out of a payout
+    # (a reversal, a hold, a rejection) locks them first: what is summed here is what is linked.
+    list(User.objects.select_for_update().filter(pk__gt=low, pk__lte=high).values_list("pk"))
+    balances = list(
+        EarningEntry.objects.filter(_payable(batch, low, high))
+        .exclude(_live_item())
+        .values("contributor_id", "currency")
+        .annotate(total=Sum("amount"), entries=Count("id"))
+        .order_by("contributor_id", "currency")
+    )
+    payable = [row for row in balances if row["total"] >= batch.minimum_amount]
+    carried: dict[str, Decimal] = {}
+    for row in balances:
+        if row["total"] < batch.minimum_amount:
+            carried[row["currency"]] = carried.get(row["currency"], Decimal(0)) + row["total"]
+    emails = dict(
+        ContributorProfile.objects.filter(
+            user_id__in={row["contributor_id"] for row in payable}
+        ).values_list("user_id", "payout_email")
+    )
+    Payout.objects.bulk_create(
+        [
+            Payout(
+                batch=batch,
+                contributor_id=row["contributor_id"],
+                currency=row["currency"],
+                amount=row["total"],
+                entries_count=row["entries"],
+                payout_email=emails.get(row["contributor_id"], ""),
+                needs_two=row["total"] >= batch.four_eyes_amount,
+            )
+            for row in payable
+        ],
+        ignore_conflicts=True,
+        batch_size=1000,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            LINK_SQL, {"batch": batch.pk, "cutoff": batch.cutoff, "low": low, "high": high}
+        )
+    chunk = Payout.objects.filter(
+        batch=batch, contributor_id__gt=low, contributor_id__lte=high, state="review"
+    )
+    # The guard of the whole design: each payout is exactly the sum of the entries it links.
+    broken = list(
+        chunk.annotate(
+            linked=Sum("items__entry__amount", filter=Q(items__released_at__isnull=True)),
+            links=Count("items", filter=Q(items__released_at__isnull=True)),
+        )
+        .exclude(linked=F("amount"), links=F("entries_count"))
+        .values_list("pk", flat=True)[:10]
+    )
+    if broken:
+        raise RuntimeError(f"Payouts {broken} do not match the entries linked to them.")
+    payouts = {payout.pk: payout for payout in chunk.select_related(None)}
+    flags_compute(batch=batch, payouts=payouts, settings=settings, project_medians=project_medians)
+    return len(payable), len(balances) - len(payable), carried
+
+
+def batch_build(*, period_id: int, actor: User | None = None) -> PayoutBatch:
+    """Build the batch of a closed period, or finish a build that stopped; a built one is
+    returned as it is. `actor` None is the beat job."""
+    if actor is not None:
+        finance_check(actor)
+    period = PayPeriod.objects.filter(pk=period_id).first()
+    if period is None:
+        raise NotFound(f"Pay period {period_id} does not exist.")
+    if period.ends_at > timezone.now():
+        raise PeriodOpen(
+            f"The period {period} is open until {period.ends_at:%Y-%m-%d %H:%M %Z}; its batch is "
+            "built after the cut-off."
+        )
+    earlier = (
+        PayPeriod.objects.filter(ends_at__lt=period.ends_at)
+        .exclude(batch__state=PayoutBatch.State.READY)
+        .order_by("ends_at")
+        .first()
+    )
+    if earlier is not None:
+        raise PeriodOpen(
+            f"Build the batch of the earlier period {earlier} first: periods are paid in order.",
+            code="earlier_period_unbuilt",
+        )
+    settings = payout_settings()
+    batch, _created = PayoutBatch.objects.get_or_create(
+        period=period,
+        defaults={
+            "cutoff": period.ends_at,
+            "minimum_amount": settings.minimum_amount,
+            "four_eyes_amount": settings.four_eyes_amount,
+            "built_by": actor,
+        },
+    )
+    if batch.state == PayoutBatch.State.READY:
+        return batch
+    started = time.monotonic()
+    project_medians: dict[int, float | None] = {}
+    while True:
+        with transaction.atomic():
+            # One builder at a time per batch; a second one waits here, then goes on after it.
+            locked = PayoutBatch.objects.select_for_update().get(pk=batch.pk)
+            if locked.state == PayoutBatch.State.READY:
+                return locked
+            high = _chunk_high(locked.cursor)
+            if high is None:
+                locked.state = PayoutBatch.State.READY
+                locked.built_at = timezone.now()
+                locked.build_seconds = round(
+                    (locked.built_at - locked.started_at).total_seconds(), 3
+                )
+                locked.save(update_fields=["state", "built_at", "build_seconds"])
+                totals = payouts_totals(locked)
+                PayoutAudit.objects.create(
+                    actor=actor,
+                    action="batch_built",
+                    batch=locked,
+                    data={
+                        "payouts": totals["payouts"],
+                        "flagged": totals["flagged"],
+                        "amounts": totals["amounts"],
+                        "carried": locked.carried_count,
+                    },
+                )
+                logger.info(
+                    "payouts.batch_built",
+                    extra={
+                        "batch_id": locked.pk,
+                        "payouts": totals["payouts"],
+                        "seconds": round(time.monotonic() - started, 3),
+                    },
+                )
+                return locked
+            _made, carried, carried_amounts = _build_chunk(
+                locked, locked.cursor, high, settings, project_medians
+            )
+            locked.cursor = high
+            locked.carried_count += carried
+            for currency, amount in carried_amounts.items():
+                locked.carried[currency] = str(
+                    quantize(Decimal(locked.carried.get(currency, "0")) + amount)
+                )
+            locked.save(update_fields=["cursor", "carried_count", "carried"])
+
+
+def payouts_totals(batch: PayoutBatch) -> dict[str, object]:
+    rows = (
+        Payout.objects.filter(batch=batch)
+        .values("currency")
+        .annotate(
+            total=Sum("amount"), count=Count("id"), flagged=Count("id", filter=Q(flagged=True))
+        )
+        .order_by("currency")
+    )
+    amounts = {row["currency"]: str(row["total"]) for row in rows}
+    return {
+        "payouts": sum(row["count"] for row in rows),
+        "flagged": sum(row["flagged"] for row in rows),
+        "amounts": amounts,
+    }
+
+
+def batches_build_due() -> list[int]:
+    """The beat job: make periods up to now, then build every closed period's batch not built
+    yet (or finish one that stopped). Returns the batches it built or finished."""
+    periods_ensure()
+    built = []
+    due = PayPeriod.objects.filter(ends_at__lte=timezone.now()).exclude(
+        batch__state=PayoutBatch.State.READY
+    )
+    for period in due.order_by("ends_at"):
+        built.append(batch_build(period_id=period.pk).pk)
+    return built
