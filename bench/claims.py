@@ -29,6 +29,7 @@ import io
 import json
 import os
 import platform
+import random
 import socket
 import subprocess
 import sys
@@ -64,14 +65,50 @@ WARMUP = 2.0  # seconds run before measuring (connections, caches)
 WORKERS = 4  # gunicorn workers, as in the Procfile
 TITLE = "Claim benchmark"
 STAFF_EMAIL = "claims-staff@bench.local"
-RATIONALE = "The first one answers the question directly and correctly."
+# Each submission writes its own rationale (as people do): a few words drawn at random, so that
+# the near-duplicate check sees distinct texts, as it would in real work.
+WORDS = [
+    "answer",
+    "clear",
+    "correct",
+    "complete",
+    "concise",
+    "accurate",
+    "relevant",
+    "helpful",
+    "direct",
+    "detailed",
+    "safe",
+    "precise",
+    "thorough",
+    "logical",
+    "consistent",
+    "structured",
+    "readable",
+    "grounded",
+    "factual",
+    "careful",
+    "useful",
+    "explains",
+    "covers",
+    "misses",
+    "ignores",
+    "repeats",
+    "wanders",
+    "hedges",
+    "cites",
+    "assumes",
+    "handles",
+    "omits",
+]
 
 # The ceiling: claim the best open task this person never had and record the assignment, in one
-# statement (one round trip, one transaction). It writes what the service writes for a claim.
+# statement (one round trip, one transaction). It writes what the service writes for a claim,
+# from the same partial index (regular tasks; the service mixes gold in from its own index).
 CLAIM_SQL = """
 WITH t AS (
     SELECT id FROM evaluations_task
-    WHERE project_id = %(project)s AND filled < overlap
+    WHERE project_id = %(project)s AND filled < overlap AND NOT is_gold
       AND NOT EXISTS (
           SELECT 1 FROM evaluations_assignment a
           WHERE a.task_id = evaluations_task.id AND a.contributor_id = %(user)s)
@@ -259,7 +296,7 @@ def answers_for(ids: list[str]) -> dict[str, Any]:
     return {
         "helpfulness": dict.fromkeys(ids, 5),
         "better": {"choice": ids[0], "strength": 2},
-        "rationale": RATIONALE,
+        "rationale": " ".join(random.choices(WORDS, k=12)),
     }
 
 

@@ -52,6 +52,9 @@ class CheckOutcome:
             self.flags.append({"check": check, "detail": detail})
 
 
+CANDIDATES = 100  # band matches looked at, at most: enough to find a copy, bounded per submit
+
+
 def _near_duplicate(
     *, signature: list[int], project_id: int, contributor_id: int, threshold: float
 ) -> tuple[int, float] | None:
@@ -60,11 +63,13 @@ def _near_duplicate(
     bands = reduce(
         or_, (Q(band=band, bucket=bucket) for band, bucket in enumerate(buckets(signature)))
     )
-    candidates = list(
+    # No DISTINCT or ORDER BY: the LIMIT then stops the index scan early, however many
+    # submissions of the project share a bucket; duplicates are dropped here.
+    candidates = set(
         RationaleBand.objects.filter(bands, project_id=project_id)
         .exclude(contributor_id=contributor_id)
-        .values_list("submission_id", flat=True)
-        .distinct()[:200]
+        .order_by()
+        .values_list("submission_id", flat=True)[:CANDIDATES]
     )
     best: tuple[int, float] | None = None
     for other_id, other in Submission.objects.filter(pk__in=candidates).values_list(
