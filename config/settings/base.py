@@ -119,6 +119,8 @@ SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 # The payment provider payouts are sent through: a dotted path to a class with `name` and
 # `send(dispatch, payouts)` (see marketplace.services.payouts.paying); empty: the CSV file.
 PAYOUT_PROVIDER = env.str("PAYOUT_PROVIDER", default="")
+# Contributors per transaction when a payout batch is built (each chunk commits its progress).
+PAYOUT_BUILD_CHUNK = env.int("PAYOUT_BUILD_CHUNK", default=2000)
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # HTMX reads the token from the page, not the cookie

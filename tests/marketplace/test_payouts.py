@@ -23,7 +23,6 @@ from marketplace.models import (
     Payout,
     PayoutAudit,
     PayoutBatch,
-    PayoutFlag,
     PayoutItem,
     PayPeriod,
 )
@@ -89,14 +88,14 @@ def test_building_twice_makes_the_same_batch_once():
     assert PayoutAudit.objects.filter(action="batch_built").count() == 1
 
 
-def test_a_build_stopped_halfway_resumes_without_doubling(monkeypatch):
+def test_a_build_stopped_halfway_resumes_without_doubling(monkeypatch, settings):
     from marketplace.services.payouts import build
 
     people = [earner() for _ in range(5)]
     for person in people:
         earn(person, "25.00")
     period = closed_period()
-    monkeypatch.setattr(build, "CHUNK", 2)
+    settings.PAYOUT_BUILD_CHUNK = 2
     real = build._build_chunk
     calls = {"n": 0}
 
@@ -215,7 +214,8 @@ def test_a_hold_carries_the_entries_to_the_next_batch_with_the_reason(
     assert held.state == Payout.State.HELD
     assert _live(held) == set()
     assert EarningEntry.objects.get(pk=entry.pk).state == "approved"
-    assert mail.outbox and "on hold" in mail.outbox[-1].subject
+    assert mail.outbox
+    assert "on hold" in mail.outbox[-1].subject
     assert "Payout e-mail bounced" in mail.outbox[-1].body
     second = batch_build(period_id=closed_period().pk).payouts.get()
     assert _live(second) == {entry.pk}
@@ -224,7 +224,9 @@ def test_a_hold_carries_the_entries_to_the_next_batch_with_the_reason(
     assert ledger_reconcile() == []
 
 
-@pytest.mark.parametrize(("choice", "state_after"), [("return", "approved"), ("reverse", "reversed")])
+@pytest.mark.parametrize(
+    ("choice", "state_after"), [("return", "approved"), ("reverse", "reversed")]
+)
 def test_a_rejection_returns_or_reverses_the_entries(choice, state_after):
     admin = finance()
     person = earner()
@@ -242,7 +244,8 @@ def test_a_rejection_returns_or_reverses_the_entries(choice, state_after):
     reversals = EarningEntry.objects.filter(kind="reversal", contributor=person)
     assert reversals.count() == (2 if choice == "reverse" else 0)
     audit = PayoutAudit.objects.get(payout=payout, action="rejected")
-    assert audit.actor == admin and audit.reason == "Fraud check"
+    assert audit.actor == admin
+    assert audit.reason == "Fraud check"
     assert ledger_reconcile() == []
 
 
@@ -266,13 +269,17 @@ def test_paying_sends_the_csv_then_marks_entries_paid_in_one_step(
         dispatch = payouts_send(batch_id=batch.pk, actor=admin)
     payout.refresh_from_db()
     stuck.refresh_from_db()
-    assert payout.state == Payout.State.SENT and payout.provider_reference
-    assert stuck.state == Payout.State.APPROVED and "payout e-mail" in stuck.last_error
+    assert payout.state == Payout.State.SENT
+    assert payout.provider_reference
+    assert stuck.state == Payout.State.APPROVED
+    assert "payout e-mail" in stuck.last_error
     assert stuck.attempts == 1
     with dispatch.file.open("rb") as handle:
         rows = handle.read().decode().splitlines()
     assert rows[0] == "recipient_email,amount,currency,reference,note"
-    assert rows[1].startswith(f"{person.profile.payout_email},20.00,USD,{payout.provider_reference},")
+    assert rows[1].startswith(
+        f"{person.profile.payout_email},20.00,USD,{payout.provider_reference},"
+    )
     assert len(rows) == 2
     assert any("on its way" in message.subject for message in mail.outbox)
     assert {e.state for e in EarningEntry.objects.filter(pk__in=[e.pk for e in entries])} == {
@@ -302,12 +309,15 @@ def test_a_failing_provider_leaves_payouts_approved_and_retryable(settings):
         payouts_send(batch_id=batch.pk, actor=admin)
     payout.refresh_from_db()
     assert payout.state == Payout.State.APPROVED
-    assert payout.attempts == 1 and "bank is down" in payout.last_error
+    assert payout.attempts == 1
+    assert "bank is down" in payout.last_error
     assert not batch.dispatches.exists()
     settings.PAYOUT_PROVIDER = ""
     payouts_send(batch_id=batch.pk, actor=admin)
     payout.refresh_from_db()
-    assert payout.state == Payout.State.SENT and payout.attempts == 2 and not payout.last_error
+    assert payout.state == Payout.State.SENT
+    assert payout.attempts == 2
+    assert not payout.last_error
 
 
 class BrokenProvider:
@@ -323,7 +333,8 @@ def test_reversing_an_entry_inside_a_payout_claws_it_back_next_time():
     entry = earn(person, "50.00", approved_at=timezone.now() - timedelta(days=4))
     payout = batch_build(period_id=closed_period(days_ago=3).pk).payouts.get()
     reversal = ledger.earning_reverse(entry_id=entry.pk, actor=admin, reason="Rejected in review")
-    assert reversal.state == "approved" and reversal.amount == Decimal("-50.00")
+    assert reversal.state == "approved"
+    assert reversal.amount == Decimal("-50.00")
     assert EarningEntry.objects.get(pk=entry.pk).state == "approved"
     assert _live(payout) == {entry.pk}
     assert ledger_reconcile() == []

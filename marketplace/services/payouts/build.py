@@ -12,6 +12,7 @@ import logging
 import time
 from decimal import Decimal
 
+from django.conf import settings as django_settings
 from django.db import connection, transaction
 from django.db.models import Count, Exists, F, Max, OuterRef, Q, Sum
 from django.utils import timezone
@@ -34,7 +35,6 @@ from marketplace.services.payouts.periods import finance_check, payout_settings,
 
 logger = logging.getLogger(__name__)
 
-CHUNK = 2000  # contributors per transaction
 
 # The entries of the chunk's contributors that the batch pays: approved before the cut-off and
 # in no live payout. One INSERT … SELECT links them to their payouts; ON CONFLICT DO NOTHING
@@ -68,12 +68,11 @@ def _live_item() -> Exists:
 
 
 def _chunk_high(after: int) -> int | None:
-    """The id closing the next chunk of at most CHUNK people after `after` (None: all done)."""
-    window = list(
-        User.objects.filter(pk__gt=after)
-        .order_by("pk")
-        .values_list("pk", flat=True)[CHUNK - 1 : CHUNK]
-    )
+    """The id closing the next chunk of at most PAYOUT_BUILD_CHUNK people after `after` (None:
+    all done)."""
+    size = django_settings.PAYOUT_BUILD_CHUNK
+    ids = User.objects.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)
+    window = list(ids[size - 1 : size])
     if window:
         return window[0]
     return User.objects.filter(pk__gt=after).aggregate(last=Max("pk"))["last"]
