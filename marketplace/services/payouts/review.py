@@ -27,7 +27,12 @@ def _locked_payout(payout_id: int) -> Payout:
         raise NotFound(f"Payout {payout_id} does not exist.")
     # The contributor's row first, as the builder and reversals do, then the payout's.
     User.objects.select_for_update().filter(pk=payout.contributor_id).values_list("pk").first()
-    return Payout.objects.select_for_update().get(pk=payout_id)
+    locked = (
+        Payout.objects.select_for_update(of=("self",)).select_related("batch").get(pk=payout_id)
+    )
+    if locked.batch.state != PayoutBatch.State.READY:
+        raise PayoutStateConflict("This payout's batch is still being built; review it after.")
+    return locked
 
 
 def _notify(payout: Payout, event: str) -> None:
