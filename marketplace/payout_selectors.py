@@ -69,7 +69,8 @@ class Statement:
     entries: list[EarningEntry]
     payouts: list[Payout]
     approved_total: dict[str, Decimal]
-    paid_out: dict[str, Decimal]
+    paid_out: dict[str, Decimal]  # sent or paid
+    in_review: dict[str, Decimal]  # built, not yet sent
     periods: list[PayPeriod]
 
 
@@ -116,15 +117,19 @@ def statement_for(*, user: User, period_id: int | None = None) -> Statement:
     for entry in entries:
         approved[entry.currency] = approved.get(entry.currency, Decimal(0)) + entry.amount
     paid_out: dict[str, Decimal] = {}
+    in_review: dict[str, Decimal] = {}
     for payout in payouts:
-        if payout.state in ("sent", "paid", "approved", "review", "awaiting_second"):
+        if payout.state in ("sent", "paid"):
             paid_out[payout.currency] = paid_out.get(payout.currency, Decimal(0)) + payout.amount
+        elif payout.state in ("review", "awaiting_second", "approved"):
+            in_review[payout.currency] = in_review.get(payout.currency, Decimal(0)) + payout.amount
     return Statement(
         period=period,
         entries=entries,
         payouts=payouts,
         approved_total={k: quantize(v) for k, v in approved.items()},
         paid_out={k: quantize(v) for k, v in paid_out.items()},
+        in_review={k: quantize(v) for k, v in in_review.items()},
         periods=periods,
     )
 

@@ -200,7 +200,8 @@ def _record_results(
         )
     PayoutAudit.objects.bulk_create(audits, batch_size=1000)
     dispatch.payouts_count = sent
-    dispatch.save(update_fields=["payouts_count"])
+    # The provider may have attached a file (the CSV); its name is saved with the count.
+    dispatch.save(update_fields=["payouts_count", "file"])
     logger.info(
         "payouts.sent", extra={"dispatch": dispatch.reference, "sent": sent, "failed": failed}
     )

@@ -114,17 +114,20 @@ def payouts_approve_unflagged(*, batch_id: int, actor: User) -> dict[str, int]:
     single = list(
         mine.filter(state=Payout.State.REVIEW, needs_two=False)
         .select_for_update()
+        .order_by("pk")
         .values_list("pk", flat=True)
     )
     first = list(
         mine.filter(state=Payout.State.REVIEW, needs_two=True)
         .select_for_update()
+        .order_by("pk")
         .values_list("pk", flat=True)
     )
     second = list(
         mine.filter(state=Payout.State.AWAITING_SECOND)
         .exclude(first_approved_by=actor)
         .select_for_update()
+        .order_by("pk")
         .values_list("pk", flat=True)
     )
     Payout.objects.filter(pk__in=single).update(
