@@ -50,3 +50,22 @@ class Conflict(DomainError):
     code = "conflict"
     http_status = 409
     default_message = "The request conflicts with the current state."
+
+
+class TooManyRequests(DomainError):
+    """Refused by a rate limit; `retry_after` (seconds) becomes the Retry-After header."""
+
+    code = "too_many_requests"
+    http_status = 429
+    default_message = "Too many requests. Try again later."
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        retry_after: int | None = None,
+        fields: Mapping[str, Sequence[str]] | None = None,
+        code: str | None = None,
+    ) -> None:
+        super().__init__(message, fields=fields, code=code)
+        self.retry_after = retry_after

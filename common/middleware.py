@@ -1,13 +1,44 @@
-"""Pages answer a domain error the way the API does: with its status and its message."""
+"""Pages answer a domain error the way the API does; every answer carries the security policy."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from common.errors import DomainError
+
+
+def content_security_policy(directives: dict[str, list[str] | bool]) -> str:
+    """Write a policy from {directive: [sources]}; True stands for a directive without sources."""
+    parts = []
+    for directive, sources in directives.items():
+        if sources is True:
+            parts.append(directive)
+        elif sources:
+            parts.append(f"{directive} {' '.join(sources)}")
+    return "; ".join(parts)
+
+
+class ContentSecurityPolicyMiddleware:
+    """Send settings.SECURE_CSP as the Content-Security-Policy of every answer that has none.
+
+    A view that serves something else than our pages (an SVG chart) sets its own, stricter one,
+    which is kept. Django 6.0 brings django.middleware.csp with the same setting; on that upgrade
+    this class goes and the setting stays.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        policy = content_security_policy(getattr(settings, "SECURE_CSP", {}))
+        if policy and "Content-Security-Policy" not in response:
+            response["Content-Security-Policy"] = policy
+        return response
 
 
 class DomainErrorMiddleware:

@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -13,6 +14,7 @@ from django.template.response import TemplateResponse
 
 from common.errors import DomainError
 from contributors import services
+from contributors.errors import TooManyAttempts
 from contributors.models import (
     ContributorProfile,
     ContributorStatusChange,
@@ -22,6 +24,29 @@ from contributors.models import (
     StandingChange,
     User,
 )
+
+
+class AdminLoginForm(AdminAuthenticationForm):
+    """The admin's log-in, checked by the service the site's log-in uses, with its limits."""
+
+    def clean(self) -> dict[str, Any]:
+        email = self.cleaned_data.get("username")
+        password = self.cleaned_data.get("password")
+        if email and password:
+            try:
+                self.user_cache = services.user_authenticate(
+                    request=self.request, email=email, password=password
+                )
+            except TooManyAttempts as error:
+                raise forms.ValidationError(error.message, code=error.code) from error
+            except DomainError as error:
+                raise self.get_invalid_login_error() from error
+            self.confirm_login_allowed(self.user_cache)
+        return self.cleaned_data
+
+
+# Else /admin/login/ would check passwords with no limit.
+admin.site.login_form = AdminLoginForm
 
 
 @admin.register(User)

@@ -1,6 +1,6 @@
 """Domain errors of accounts and applications."""
 
-from common.errors import Conflict, DomainError, InvalidInput, PermissionDenied
+from common.errors import Conflict, DomainError, InvalidInput, PermissionDenied, TooManyRequests
 
 
 class EmailAlreadyRegistered(InvalidInput):
@@ -52,3 +52,8 @@ class ApplicationIncomplete(InvalidInput):
 
 class InvalidStatusTransition(Conflict):
     code = "invalid_status_transition"
+
+
+class TooManyAttempts(TooManyRequests):
+    code = "too_many_attempts"
+    default_message = "Too many attempts. Try again later."

@@ -394,3 +394,20 @@ class QualityScore(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} in {self.track}: {self.level}"
+
+
+class AuthAttemptCounter(models.Model):
+    """Attempts counted against one rate-limit key (a rule and an account or client address) in
+    its current fixed window; contributors.services.throttle is the only writer."""
+
+    key = models.CharField(max_length=100, unique=True, help_text="Rule and a keyed hash.")
+    window_started_at = models.DateTimeField()
+    attempts = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes: ClassVar = [
+            models.Index(fields=["window_started_at"], name="auth_attempt_window_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.attempts} since {self.window_started_at:%Y-%m-%d %H:%M:%S}"

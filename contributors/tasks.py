@@ -7,7 +7,7 @@ from smtplib import SMTPException
 from celery import shared_task
 from django.db import OperationalError
 
-from contributors.services import email_verification_send
+from contributors.services import auth_attempts_purge, email_verification_send
 
 
 @shared_task(
@@ -21,3 +21,8 @@ from contributors.services import email_verification_send
 def email_verification_send_task(user_id: int) -> None:
     # At-least-once: a retried delivery may send the link twice; each link works on its own.
     email_verification_send(user_id=user_id)
+
+
+@shared_task(name="contributors.auth_attempts_purge")
+def auth_attempts_purge_task() -> None:
+    auth_attempts_purge()

@@ -7,15 +7,17 @@ from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import PasswordResetForm, SetPasswordForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
+from rest_framework.authtoken.models import Token
 
 from common.errors import DomainError, InvalidInput, NotFound
 from contributors import selectors, services
-from contributors.errors import EmailAlreadyVerified, VerificationLinkInvalid
+from contributors.errors import EmailAlreadyVerified, TooManyAttempts, VerificationLinkInvalid
 from contributors.forms import ApplicationForms, LoginForm, SignUpForm
 from contributors.models import ContributorProfile
 from contributors.next_step import journey_for, next_step_for
@@ -82,12 +84,26 @@ def login_view(request: HttpRequest) -> HttpResponse:
                 email=form.cleaned_data["email"],
                 password=form.cleaned_data["password"],
             )
+        except TooManyAttempts as error:
+            form.add_error(None, error.message)
+            return _too_many_attempts(
+                render(request, "contributors/login.html", {"form": form, "next": next_url}),
+                error,
+            )
         except DomainError as error:
             form.add_error(None, error.message)
         else:
             login(request, user, backend=BACKEND)  # rotates the session key
             return redirect(next_url or "contributors:home")
     return render(request, "contributors/login.html", {"form": form, "next": next_url})
+
+
+def _too_many_attempts(response: HttpResponse, error: TooManyAttempts) -> HttpResponse:
+    """Answer a page refused by a rate limit with 429 and how long to wait."""
+    response.status_code = 429
+    if error.retry_after:
+        response["Retry-After"] = str(error.retry_after)
+    return response
 
 
 @require_POST
@@ -196,6 +212,17 @@ class PasswordResetView(auth_views.PasswordResetView):
         self.extra_email_context = {"site_url": settings.SITE_URL.rstrip("/")}
         return super().get_form_kwargs()
 
+    def form_valid(self, form: PasswordResetForm) -> HttpResponse:
+        try:
+            services.password_reset_attempt_count(
+                email=form.cleaned_data["email"],
+                client_address=services.client_address_get(request=self.request),
+            )
+        except TooManyAttempts as error:
+            form.add_error("email", error.message)
+            return _too_many_attempts(self.form_invalid(form), error)
+        return super().form_valid(form)
+
 
 class PasswordResetDoneView(auth_views.PasswordResetDoneView):
     template_name = "contributors/password_reset_done.html"
@@ -204,6 +231,13 @@ class PasswordResetDoneView(auth_views.PasswordResetDoneView):
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     template_name = "contributors/password_reset_confirm.html"
     success_url = reverse_lazy("contributors:password_reset_complete")
+
+    def form_valid(self, form: SetPasswordForm) -> HttpResponse:
+        response = super().form_valid(form)
+        # The new password ends every session (their stored password hash no longer matches);
+        # API tokens would outlive it, so they go too.
+        Token.objects.filter(user=form.user).delete()
+        return response
 
 
 class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):

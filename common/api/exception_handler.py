@@ -15,7 +15,7 @@ from rest_framework.fields import get_error_detail
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from common.errors import DomainError
+from common.errors import DomainError, TooManyRequests
 
 NON_FIELD = "non_field_errors"
 
@@ -50,8 +50,15 @@ def flatten_errors(data: Any, prefix: str = "") -> dict[str, list[str]]:
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DomainError):
+        headers = (
+            {"Retry-After": str(exc.retry_after)}
+            if isinstance(exc, TooManyRequests) and exc.retry_after
+            else None
+        )
         return Response(
-            error_body(detail=exc.message, code=exc.code, fields=exc.fields), status=exc.http_status
+            error_body(detail=exc.message, code=exc.code, fields=exc.fields),
+            status=exc.http_status,
+            headers=headers,
         )
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(detail=get_error_detail(exc))

@@ -21,6 +21,7 @@ def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
         403: "Not allowed.",
         404: "No such object, or not yours.",
         409: "Conflicts with the object's current state.",
+        429: "Too many attempts; the Retry-After header says how many seconds to wait.",
     }
     return {
         status: OpenApiResponse(ErrorOutput, description=descriptions[status])

@@ -33,6 +33,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "common.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -90,6 +91,31 @@ EMAIL_VERIFICATION_MAX_AGE_SECONDS = env.int(
     "EMAIL_VERIFICATION_MAX_AGE_SECONDS", default=3 * 86400
 )
 PASSWORD_RESET_TIMEOUT = 3 * 3600
+# Log-in and password-reset limits (contributors.services.throttle): at most `limit` attempts per
+# fixed window of `window_seconds`, per account (the normalised e-mail) and per client address.
+# Log-ins count before the password is checked, and a successful one is given back.
+AUTH_RATE_LIMITS = {
+    "login_account": {
+        "limit": env.int("AUTH_LOGIN_LIMIT_PER_ACCOUNT", default=5),
+        "window_seconds": env.int("AUTH_LOGIN_WINDOW_SECONDS", default=15 * 60),
+    },
+    "login_ip": {
+        "limit": env.int("AUTH_LOGIN_LIMIT_PER_IP", default=20),
+        "window_seconds": env.int("AUTH_LOGIN_WINDOW_SECONDS", default=15 * 60),
+    },
+    "reset_account": {
+        "limit": env.int("AUTH_RESET_LIMIT_PER_ACCOUNT", default=3),
+        "window_seconds": env.int("AUTH_RESET_WINDOW_SECONDS", default=3600),
+    },
+    "reset_ip": {
+        "limit": env.int("AUTH_RESET_LIMIT_PER_IP", default=20),
+        "window_seconds": env.int("AUTH_RESET_WINDOW_SECONDS", default=3600),
+    },
+}
+# How many proxies in front of the service append to X-Forwarded-For; the client address is the
+# entry that many places from the right. 0: REMOTE_ADDR (no proxy; the header is then ignored,
+# since a client could write anything in it).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 # A work session with no heartbeat for this long is closed at its last heartbeat.
 MARKETPLACE_SESSION_IDLE_MINUTES = env.int("MARKETPLACE_SESSION_IDLE_MINUTES", default=5)
 
@@ -127,6 +153,21 @@ CSRF_COOKIE_HTTPONLY = False  # HTMX reads the token from the page, not the cook
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Sent on every answer by common.middleware.ContentSecurityPolicyMiddleware (the shape of Django
+# 6's SECURE_CSP). No page has inline script, style or event handlers: scripts and styles come
+# from our own static files; images may be data: URIs (Swagger UI's icons).
+SECURE_CSP = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'", "data:"],
+    "font-src": ["'self'"],
+    "connect-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -82,8 +82,12 @@ class TokenApi(APIView):
     @extend_schema(
         operation_id="auth_token_create",
         request=TokenCreateInput,
-        responses={200: TokenOutput, **error_responses(400, 403)},
+        responses={200: TokenOutput, **error_responses(400, 403, 429)},
         summary="Exchange e-mail and password for an API token (header: Authorization: Token …).",
+        description=(
+            "Failed attempts are limited per account and per client address; over a limit the "
+            "answer is 429 with a Retry-After header, and the password is not checked."
+        ),
     )
     def post(self, request: Request) -> Response:
         payload = TokenCreateInput(data=request.data)

@@ -23,12 +23,19 @@ from contributors.services.status import (
     contributor_reinstate,
     contributor_suspend,
 )
+from contributors.services.throttle import (
+    auth_attempts_purge,
+    client_address_get,
+    password_reset_attempt_count,
+)
 
 __all__ = [
     "STATUS_TRANSITIONS",
     "application_missing_fields",
     "application_save",
     "application_submit",
+    "auth_attempts_purge",
+    "client_address_get",
     "contributor_decide",
     "contributor_reinstate",
     "contributor_suspend",
@@ -36,6 +43,7 @@ __all__ = [
     "email_verification_send",
     "email_verification_token_make",
     "email_verify",
+    "password_reset_attempt_count",
     "profile_update",
     "qualification_grant",
     "qualification_revoke",

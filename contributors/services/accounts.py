@@ -29,6 +29,11 @@ from contributors.errors import (
 )
 from contributors.models import ContributorProfile, ContributorStatusChange, User
 from contributors.roles import Role
+from contributors.services.throttle import (
+    client_address_get,
+    login_attempt_start,
+    login_attempt_succeeded,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -112,10 +117,16 @@ def user_sign_up(*, email: str, password: str, full_name: str) -> User:
 
 
 def user_authenticate(*, request: HttpRequest | None, email: str, password: str) -> User:
-    """Check a log-in; a suspended account is told so rather than 'wrong password'."""
+    """Check a log-in; a suspended account is told so rather than 'wrong password'.
+
+    The attempt counts against the account's and the client address's limits before the password
+    is checked (contributors.services.throttle); over a limit it raises TooManyAttempts unchecked.
+    """
     email = User.objects.normalize_email(email)
+    attempts = login_attempt_start(email=email, client_address=client_address_get(request=request))
     user = authenticate(request, email=email, password=password)
     if user is not None:
+        login_attempt_succeeded(attempts=attempts)
         return user  # type: ignore[return-value]
     candidate = User.objects.filter(email=email).first()
     # Only someone who knows the password learns that the account is suspended.

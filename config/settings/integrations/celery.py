@@ -57,6 +57,7 @@ CELERY_TASK_QUEUES = tuple(Queue(name, routing_key=name) for name in CELERY_QUEU
 CELERY_TASK_ROUTES = {
     "common.ping": {"queue": "default"},
     "common.sessions_clear_expired": {"queue": "maintenance"},
+    "contributors.auth_attempts_purge": {"queue": "maintenance"},
     "contributors.email_*": {"queue": "email"},
     "assessments.email_*": {"queue": "email"},
     "assessments.item_code_score": {"queue": "sandbox"},
@@ -129,6 +130,11 @@ CELERY_BEAT_SCHEDULE = {
     "sessions-clear-expired": {
         "task": "common.sessions_clear_expired",
         "schedule": crontab(hour=3, minute=17),
+    },
+    # Every hour at minute 29, delete log-in and password-reset counters whose window is over.
+    "auth-attempts-purge": {
+        "task": "contributors.auth_attempts_purge",
+        "schedule": crontab(minute=29),
     },
 }
 
