@@ -104,6 +104,7 @@ def run_service(args: list[str]) -> int:
     manage("demo_projects", env=env)
     manage("demo_tasks", env=env)
     manage("demo_quality", env=env)
+    manage("demo_payouts", env=env)
     print(f"dev: serving on http://{address}/  (Ctrl+C stops)")
     return subprocess.call(
         [str(PYTHON), str(ROOT / "manage.py"), "runserver", address], env=env, cwd=ROOT

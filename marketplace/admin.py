@@ -305,3 +305,6 @@ class EarningEntryAdmin(ReadOnlyAdmin):
 
     def has_approve_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("marketplace.approve_earnings")
+
+
+import marketplace.admin_payouts  # noqa: E402, F401  # finance review of payouts

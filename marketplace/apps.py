@@ -17,6 +17,11 @@ def _manages_projects(user: object) -> bool:
     return bool(has_perm and has_perm("marketplace.change_project"))
 
 
+def _reviews_payouts(user: object) -> bool:
+    has_perm = getattr(user, "has_perm", None)
+    return bool(has_perm and has_perm("marketplace.review_payouts"))
+
+
 class MarketplaceConfig(AppConfig):
     name = "marketplace"
     verbose_name = "Marketplace"
@@ -60,6 +65,12 @@ class MarketplaceConfig(AppConfig):
         NavLink("Dashboard", "marketplace:dashboard", order=5, visible=_is_active_contributor),
         NavLink("Earnings", "marketplace:earnings", order=30, visible=_is_contributor),
         NavLink("Fair pay", "marketplace:fair_pay", order=70, visible=_manages_projects),
+        NavLink(
+            "Payout review",
+            "admin:marketplace_payoutbatch_changelist",
+            order=75,
+            visible=_reviews_payouts,
+        ),
     )
 
     def ready(self) -> None:
