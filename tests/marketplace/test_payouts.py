@@ -396,3 +396,33 @@ def test_the_audit_log_and_paid_links_cannot_be_rewritten():
         PayoutAudit.objects.filter(pk=audit.pk).update(reason="edited")
     with pytest.raises(DatabaseError), transaction.atomic():
         PayoutItem.objects.all().delete()
+
+
+class RefusingProvider:
+    """Holds the payout being sent while the provider is at work: the hold must be refused."""
+
+    name = "refusing"
+
+    def send(self, dispatch, payouts):
+        from marketplace.services.payouts.paying import SendResult
+
+        admin = finance()
+        for payout in payouts:
+            with pytest.raises(PayoutStateConflict, match="being sent"):
+                payout_hold(payout_id=payout.pk, actor=admin, reason="Too late")
+        return [SendResult(p.pk, ok=True, reference=f"R-{p.pk}") for p in payouts]
+
+
+def test_a_payout_being_sent_is_reserved_and_no_lock_is_held_meanwhile(settings):
+    admin = finance()
+    person = earner()
+    earn(person, "20.00")
+    batch = batch_build(period_id=closed_period().pk)
+    payout = payout_approve(payout_id=batch.payouts.get().pk, actor=admin)
+    settings.PAYOUT_PROVIDER = "tests.marketplace.test_payouts.RefusingProvider"
+    dispatch = payouts_send(batch_id=batch.pk, actor=admin)
+    payout.refresh_from_db()
+    assert payout.state == Payout.State.SENT
+    assert payout.dispatch_id == dispatch.pk
+    with pytest.raises(NothingToSend):
+        payouts_send(batch_id=batch.pk, actor=admin)

@@ -321,7 +321,7 @@ def test_the_payout_page_shows_its_entries_flags_and_audit_trail(client):
     assert "300.00 USD" in text
     assert "Hours above declared availability" in text
     assert "Declared hours a week" in text  # the evidence, spelled out
-    assert "First payout to this account." in text
+    assert "First payout to this account: none was approved before." in text
     assert "Audit trail" in text
     assert "Ask about the hours" in text
     assert 'name="_save"' not in text  # read-only: nothing to save

@@ -318,8 +318,8 @@ def test_a_finance_admin_sees_flags_evidence_entries_and_the_audit_trail():
     assert body["flags"] == [
         {
             "code": "first_payout",
-            "message": "First payout to this account.",
-            "evidence": {"earlier_payouts": 0},
+            "message": "First payout to this account: none was approved before.",
+            "evidence": {"earlier_payouts_approved": 0, "earlier_payouts_held_or_rejected": 0},
         }
     ]
     assert [entry["amount"] for entry in body["entries"]] == ["20.00"]

@@ -312,8 +312,13 @@ def _history(
                 PayoutFlag(
                     payout_id=pk,
                     code=Code.FIRST_PAYOUT,
-                    message="First payout to this account.",
-                    evidence={"earlier_payouts": len(rows)},
+                    message="First payout to this account: none was approved before.",
+                    evidence={
+                        "earlier_payouts_approved": 0,
+                        "earlier_payouts_held_or_rejected": sum(
+                            state in ("held", "rejected") for state, *_rest in rows
+                        ),
+                    },
                 )
             )
         if rows and rows[0][0] == Payout.State.HELD:

@@ -13,11 +13,13 @@ import csv
 import io
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Protocol
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 from django.utils.module_loading import import_string
@@ -30,6 +32,7 @@ from marketplace.services.payouts.periods import finance_check
 
 logger = logging.getLogger(__name__)
 
+SEND_STALE = timedelta(minutes=30)  # a reservation without an answer this long is free again
 CSV_HEADER = ("recipient_email", "amount", "currency", "reference", "note")
 
 
@@ -103,17 +106,25 @@ def provider_get() -> PayoutProvider:
 def payouts_send(*, batch_id: int, actor: User) -> PayoutDispatch:
     """Hand the batch's approved payouts to the provider. Those it takes become sent (and the
     contributor is told); those it refuses stay approved with the error. A provider that fails
-    altogether changes nothing but the payouts' error and attempt count."""
+    altogether changes nothing but the payouts' error and attempt count.
+
+    The payouts are first reserved for a new dispatch in a short transaction, so that a second
+    send at the same time finds nothing to send; the provider is then called with no lock held
+    (a real one calls out over the network). A reservation left without an answer for
+    SEND_STALE (the process died mid-call) is free again; the payout's reference
+    (`payout_reference`) stays the same, so a provider that dedupes by it pays once.
+    """
     finance_check(actor)
     provider = provider_get()
     with transaction.atomic():
-        batch = PayoutBatch.objects.select_for_update().filter(pk=batch_id).first()
+        batch = PayoutBatch.objects.filter(pk=batch_id).first()
         if batch is None:
             raise NotFound(f"Payout batch {batch_id} does not exist.")
+        free = Q(dispatch__isnull=True) | Q(dispatch__created_at__lt=timezone.now() - SEND_STALE)
         payouts = list(
-            Payout.objects.select_for_update()
+            Payout.objects.select_for_update(of=("self",))
             .select_related("batch")
-            .filter(batch=batch, state=Payout.State.APPROVED)
+            .filter(free, batch=batch, state=Payout.State.APPROVED)
             .order_by("pk")
         )
         if not payouts:
@@ -124,29 +135,40 @@ def payouts_send(*, batch_id: int, actor: User) -> PayoutDispatch:
             reference=f"EM-{batch.pk}-{timezone.now():%Y%m%d%H%M%S}-{get_random_string(4)}",
             created_by=actor,
         )
-        try:
-            results = {result.payout_id: result for result in provider.send(dispatch, payouts)}
-        except Exception as error:  # any provider failure: nothing of this dispatch is kept
-            failure = f"{type(error).__name__}: {error}"[:2000]
-            results = None
-            transaction.set_rollback(True)
-    if results is None:
-        # The dispatch rolled back with the provider's call; record the failure on its own.
-        with transaction.atomic():
-            ids = [payout.pk for payout in payouts]
-            for payout in Payout.objects.select_for_update().filter(pk__in=ids):
-                payout.attempts += 1
-                payout.last_error = failure
-                payout.save(update_fields=["attempts", "last_error"])
-            PayoutAudit.objects.create(
-                actor=actor,
-                action="send_failed",
-                batch_id=batch_id,
-                data={"provider": provider.name, "payouts": len(ids), "error": failure},
-            )
-        logger.error("payouts.send_failed", extra={"batch_id": batch_id, "error": failure})
-        raise ProviderFailed(f"The payment provider failed; nothing was sent: {failure}")
+        Payout.objects.filter(pk__in=[payout.pk for payout in payouts]).update(dispatch=dispatch)
+    try:
+        results = {result.payout_id: result for result in provider.send(dispatch, payouts)}
+    except Exception as error:  # any failure of the provider: the reservation is given back
+        failure = f"{type(error).__name__}: {error}"[:2000]
+        _send_failed(dispatch, actor, failure)
+        raise ProviderFailed(f"The payment provider failed; nothing was sent: {failure}") from error
     return _record_results(dispatch, payouts, results, actor)
+
+
+@transaction.atomic
+def _send_failed(dispatch: PayoutDispatch, actor: User, failure: str) -> None:
+    """Free the dispatch's payouts with the error recorded, and drop the dispatch (and any file
+    the provider wrote before failing)."""
+    reserved = list(
+        Payout.objects.select_for_update()
+        .filter(dispatch=dispatch, state=Payout.State.APPROVED)
+        .order_by("pk")
+    )
+    for payout in reserved:
+        payout.attempts += 1
+        payout.last_error = failure
+        payout.dispatch = None
+        payout.save(update_fields=["attempts", "last_error", "dispatch"])
+    PayoutAudit.objects.create(
+        actor=actor,
+        action="send_failed",
+        batch_id=dispatch.batch_id,
+        data={"provider": dispatch.provider, "payouts": len(reserved), "error": failure},
+    )
+    if dispatch.file:
+        dispatch.file.delete(save=False)
+    dispatch.delete()
+    logger.error("payouts.send_failed", extra={"batch_id": dispatch.batch_id, "error": failure})
 
 
 @transaction.atomic
@@ -161,7 +183,16 @@ def _record_results(
     now = timezone.now()
     sent = failed = 0
     audits = []
-    for payout in payouts:
+    # Only what is still reserved for this dispatch is recorded (held and rejected payouts
+    # refuse while reserved, so this is every one of them unless the reservation went stale).
+    current = list(
+        Payout.objects.select_for_update()
+        .select_related("batch")
+        .filter(pk__in=[payout.pk for payout in payouts], dispatch=dispatch)
+        .filter(state=Payout.State.APPROVED)
+        .order_by("pk")
+    )
+    for payout in current:
         result = results.get(payout.pk) or SendResult(
             payout.pk, ok=False, error="The provider gave no answer."
         )
@@ -176,6 +207,7 @@ def _record_results(
             _notify(payout, "sent")
         else:
             payout.last_error = result.error[:2000]
+            payout.dispatch = None  # not sent: free for the next send
             failed += 1
         payout.save(
             update_fields=[

@@ -4,6 +4,7 @@ unflagged in bulk, hold or reject. Every action is written to the audit log."""
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 from django.db import transaction
 from django.db.models import Q
@@ -38,7 +39,7 @@ def _locked_payout(payout_id: int) -> Payout:
 def _notify(payout: Payout, event: str) -> None:
     from marketplace.tasks import payout_notice_send_task
 
-    transaction.on_commit(lambda: payout_notice_send_task.delay(payout.pk, event))
+    transaction.on_commit(partial(payout_notice_send_task.delay, payout.pk, event))
 
 
 @transaction.atomic
@@ -161,6 +162,12 @@ def payouts_approve_unflagged(*, batch_id: int, actor: User) -> dict[str, int]:
     return {"approved": len(single) + len(second), "awaiting_second": len(first)}
 
 
+def _shown_state(payout: Payout) -> str:
+    if payout.state == Payout.State.APPROVED and payout.dispatch_id:
+        return "being sent to the payment provider"
+    return payout.get_state_display().lower()
+
+
 def _release(payout: Payout, now: object) -> list[int]:
     entries = list(
         PayoutItem.objects.filter(payout=payout, released_at__isnull=True).values_list(
@@ -187,10 +194,9 @@ def payout_hold(*, payout_id: int, actor: User, reason: str) -> Payout:
     payout = _locked_payout(payout_id)
     if payout.contributor_id == actor.pk:
         raise OwnPayout()
-    if payout.state not in DECIDABLE:
+    if payout.state not in DECIDABLE or payout.dispatch_id:
         raise PayoutStateConflict(
-            f"This payout is {payout.get_state_display().lower()}; only one not yet sent can be "
-            "held."
+            f"This payout is {_shown_state(payout)}; only one not yet sent can be held."
         )
     now = timezone.now()
     entries = _release(payout, now)
@@ -223,10 +229,9 @@ def payout_reject(*, payout_id: int, actor: User, reason: str, entries: str) -> 
     payout = _locked_payout(payout_id)
     if payout.contributor_id == actor.pk:
         raise OwnPayout()
-    if payout.state not in DECIDABLE:
+    if payout.state not in DECIDABLE or payout.dispatch_id:
         raise PayoutStateConflict(
-            f"This payout is {payout.get_state_display().lower()}; only one not yet sent can be "
-            "rejected."
+            f"This payout is {_shown_state(payout)}; only one not yet sent can be rejected."
         )
     now = timezone.now()
     released = _release(payout, now)
