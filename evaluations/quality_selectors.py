@@ -40,7 +40,12 @@ def is_expert(user: User) -> bool:
 
 
 def review_queue_for(*, user: User) -> list[dict[str, Any]]:
-    """Waiting reviews this person may take, counted per project and level, oldest first."""
+    """Waiting reviews this person may take, counted per project and level, oldest first.
+
+    Nobody but reviewers has a queue: what waits for review is none of anyone else's business.
+    """
+    if not is_reviewer(user):
+        return []
     levels = [Review.Level.PEER] + ([Review.Level.EXPERT] if is_expert(user) else [])
     worked = Assignment.objects.filter(contributor=user).values("task")
     rows = (

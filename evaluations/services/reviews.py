@@ -99,8 +99,11 @@ def review_reason(
     return None
 
 
-def first_review_level(quality: QualitySettings) -> str:
-    return Review.Level.PEER if quality.peer_review else Review.Level.EXPERT
+def first_review_level(quality: QualitySettings, *, is_gold: bool = False) -> str:
+    """Peer review where the project has it, else expert. A gold submission always goes to an
+    expert: its flags say the task is gold and how the answer differs from the expected one,
+    which a peer, who may be handed the same gold task later, must never learn."""
+    return Review.Level.PEER if quality.peer_review and not is_gold else Review.Level.EXPERT
 
 
 def review_open(

@@ -94,7 +94,9 @@ def answers_for_submission(submission: Submission, answers: Any) -> None:
         submission.status = Submission.Status.IN_REVIEW
         submission.save(update_fields=["status"])
         review_open(
-            submission=submission, level=first_review_level(quality), reason=Review.Reason.FLAGGED
+            submission=submission,
+            level=first_review_level(quality, is_gold=submission.is_gold),
+            reason=Review.Reason.FLAGGED,
         )
 
 
@@ -154,7 +156,7 @@ def submission_submit(*, assignment_id: int, user: User, answers: Any) -> Submis
             submission.save(update_fields=["status"])
             review_open(
                 submission=submission,
-                level=first_review_level(quality),
+                level=first_review_level(quality, is_gold=submission.is_gold),
                 reason=reason,
             )
         assignment.status = Assignment.Status.SUBMITTED
@@ -217,7 +219,7 @@ def submission_resubmit(*, submission_id: int, user: User, answers: Any) -> Subm
     quality = quality_settings_for(project=submission.project_id)
     review_open(
         submission=submission,
-        level=first_review_level(quality),
+        level=first_review_level(quality, is_gold=submission.is_gold),
         reason=Review.Reason.REVISED,
     )
     return submission

@@ -1,0 +1,1 @@
+"""The security suite (issue 8)."""
