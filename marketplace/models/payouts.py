@@ -212,6 +212,7 @@ class PayoutDispatch(models.Model):
 
     class Meta:
         ordering = ("-created_at",)
+        verbose_name_plural = "payout dispatches"
 
     def __str__(self) -> str:
         return self.reference

@@ -1,4 +1,5 @@
-"""Admin: projects (through the services), rates, sessions, manual time and the ledger."""
+"""Admin: projects (through the services), rates, sessions, manual time and the ledger; the
+finance review of payouts is in the payout modules beside this one."""
 
 from __future__ import annotations
 
@@ -307,4 +308,5 @@ class EarningEntryAdmin(ReadOnlyAdmin):
         return request.user.has_perm("marketplace.approve_earnings")
 
 
-import marketplace.admin_payouts  # noqa: E402, F401  # finance review of payouts
+# The finance review of payouts: importing its modules registers their ModelAdmins.
+from marketplace.admin import payout_batches, payout_periods, payouts  # noqa: E402, F401
