@@ -94,7 +94,9 @@ def test_a_finance_admin_reviews_sends_and_the_contributor_sees_it_sent(
     shoot("held")
 
     page.get_by_role("link", name="Next flagged payout in review →").click()
-    expect(page.locator("#payout-review")).to_contain_text("First payout to this account: none was approved before.")
+    expect(page.locator("#payout-review")).to_contain_text(
+        "First payout to this account: none was approved before."
+    )
     page.get_by_role("button", name="Approve", exact=True).click()
     expect(page.get_by_text("Approved 1 payout.")).to_be_visible()
     shoot("flagged-approved")
