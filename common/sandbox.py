@@ -2,11 +2,13 @@
 
 Each run gets:
 
-- a fresh empty folder (`/sandbox`) holding the files it is given: the only writable place;
+- a fresh folder (`/sandbox`), a file system in memory of a fixed size (`disk_bytes`) holding
+  the files it is given (read-only): the only writable place, gone with the run;
 - a root file system of the host's `/usr` (read-only) and nothing else: no `/etc`, no `/home`,
-  no project files, no `/tmp`;
+  no project files, no `/tmp`; `/dev` holds the usual devices and is read-only;
 - new namespaces (bubblewrap `--unshare-all`): no network (only a loopback with nothing on it),
-  its own process table, no view of other processes' environment;
+  its own process table, no view of other processes' environment; no further user namespaces
+  (in one, the code could mount file systems of its own, of any size);
 - a stripped environment (PATH, HOME, LANG only);
 - resource limits: CPU seconds, address space, size of any file written (output included),
   number of processes, open files, no core files;
@@ -16,9 +18,13 @@ Each run gets:
   pool of slots: the process limit then counts this run alone, nothing of root's is readable,
   and after the run every process left with that id is killed and waited for.
 
-Confinement needs `bwrap` (Debian package `bubblewrap`) and a Python readable by that user
-(`/usr/bin/python3` by default, `SANDBOX_PYTHON`). `sandbox_check()` proves both work;
-callers must not run untrusted code when it fails.
+Confinement needs `bwrap` 0.8 or newer (Debian package `bubblewrap`; older ones lack
+`--disable-userns`) and a Python readable by that user (`/usr/bin/python3` by default,
+`SANDBOX_PYTHON`). `sandbox_check()` proves both work; callers must not run untrusted code when
+it fails. tests/sandbox_corpus/ holds the hostile programs this is tested against.
+
+Not bounded as a whole: memory. `memory_bytes` holds for each process, so a run may use up to
+`processes` times that (and kernel memory for files in its folder) until its time is up.
 """
 
 from __future__ import annotations
@@ -58,6 +64,7 @@ class SandboxLimits:
     processes: int = 32
     open_files: int = 64
     output_bytes: int = 64 * 1024
+    disk_bytes: int = 16 * MiB  # everything written into the folder, together
 
 
 class Outcome(StrEnum):
@@ -139,7 +146,10 @@ def _run_uid() -> Iterator[int]:
     """Claim a user id no other sandbox run is using (a lock file per slot), for this run."""
     base = int(getattr(settings, "SANDBOX_UID_BASE", 200000))
     lock_dir = Path(tempfile.gettempdir())
-    for slot in range(UID_SLOTS):
+    # Slots whose user id owns no process first: an earlier run's bubblewrap, left a zombie for
+    # the host's init to reap in its time, would still count toward this run's process limit.
+    owners = _process_owners()
+    for slot in sorted(range(UID_SLOTS), key=lambda slot: base + slot in owners):
         handle = (lock_dir / f"evalmarket-sandbox-slot-{slot}.lock").open("a")
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -155,6 +165,16 @@ def _run_uid() -> Iterator[int]:
             handle.close()
         return
     raise RuntimeError(f"All {UID_SLOTS} sandbox slots are busy.")
+
+
+def _process_owners() -> set[int]:
+    """User ids that own a process now, zombies included."""
+    owners = set()
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                owners.add(entry.stat().st_uid)
+    return owners
 
 
 def _processes_of(uid: int) -> list[int]:
@@ -201,10 +221,18 @@ def _reap(uid: int, *, patience: float = 5.0) -> int:
 def _read_capped(path: Path, cap: int) -> tuple[str, bool]:
     with path.open("rb") as handle:
         data = handle.read(cap + 1)
-    return data[:cap].decode("utf-8", errors="replace"), len(data) > cap
+    # NUL is no text, and PostgreSQL refuses it in the JSON that keeps the output.
+    text = data[:cap].decode("utf-8", errors="replace").replace("\x00", "\ufffd")
+    return text, len(data) > cap
 
 
-def _classify(code: int | None, timed_out: bool, stderr: str, cpu_spent: bool) -> Outcome:
+# How Python reports a write past the file size limit (it ignores SIGXFSZ) or the folder's size.
+FULL_ERRORS = ("[Errno 27] File too large", "[Errno 28] No space left on device")
+
+
+def _classify(
+    code: int | None, timed_out: bool, stderr: str, cpu_spent: bool, output_full: bool
+) -> Outcome:
     if timed_out:
         return Outcome.TIMEOUT
     if code == 0:
@@ -216,9 +244,9 @@ def _classify(code: int | None, timed_out: bool, stderr: str, cpu_spent: bool) -
     # The soft CPU limit sends SIGXCPU; a program that ignores it meets the hard one (SIGKILL).
     if number == signal.SIGXCPU or (number == signal.SIGKILL and cpu_spent):
         return Outcome.CPU_LIMIT
-    if number == signal.SIGXFSZ:
+    if number == signal.SIGXFSZ or output_full or any(error in stderr for error in FULL_ERRORS):
         return Outcome.OUTPUT_LIMIT
-    if "MemoryError" in stderr:
+    if "MemoryError" in stderr or "[Errno 12] Cannot allocate memory" in stderr:
         return Outcome.MEMORY_LIMIT
     if number is not None:
         return Outcome.KILLED
@@ -268,9 +296,14 @@ def _run(
             for path in (workdir, *workdir.iterdir()):
                 os.chown(path, uid, uid)
         stdout_path, stderr_path = scratch / "stdout", scratch / "stderr"
+        given: list[str] = []  # read-only: the code writes its own files, not these
+        for name in files:
+            given += ["--ro-bind", str(workdir / name), f"/sandbox/{name}"]
         argv = [
             bwrap,
             "--unshare-all",
+            "--unshare-user",  # required by the next
+            "--disable-userns",
             "--die-with-parent",
             "--new-session",
             "--clearenv",
@@ -282,7 +315,9 @@ def _run(
             *_root_binds(),
             "--proc", "/proc",
             "--dev", "/dev",
-            "--bind", str(workdir), "/sandbox",
+            "--remount-ro", "/dev",  # bubblewrap makes it in memory, of no size limit
+            "--size", str(limits.disk_bytes), "--tmpfs", "/sandbox",
+            *given,
             "--chdir", "/sandbox",
             "--remount-ro", "/",
             "--",
@@ -291,18 +326,23 @@ def _run(
         started = time.monotonic()
         timed_out = False
         with stdout_path.open("wb") as out, stderr_path.open("wb") as err:
-            process = subprocess.Popen(  # noqa: S603 - fixed argv; the untrusted part is a file
-                argv,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=err,
-                env={"PATH": "/usr/bin:/bin"},
-                preexec_fn=lambda: _limit(limits),
-                start_new_session=True,
-                user=uid,
-                group=uid,
-                extra_groups=[] if uid is not None else None,
-            )
+            try:
+                process = subprocess.Popen(  # noqa: S603 - fixed argv; the untrusted part is a file
+                    argv,
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=err,
+                    env={"PATH": "/usr/bin:/bin"},
+                    preexec_fn=lambda: _limit(limits),
+                    start_new_session=True,
+                    user=uid,
+                    group=uid,
+                    extra_groups=[] if uid is not None else None,
+                )
+            except (OSError, subprocess.SubprocessError) as error:
+                # A bwrap that is gone or broken: nothing ran, and sandbox_check() says so.
+                why = f"{REASONS[Outcome.UNAVAILABLE]} bubblewrap did not start: {error}"
+                return SandboxResult(Outcome.UNAVAILABLE, None, "", "", 0.0, why)
             try:
                 code: int | None = process.wait(timeout=limits.wall_seconds)
             except subprocess.TimeoutExpired:
@@ -312,7 +352,14 @@ def _run(
         duration = time.monotonic() - started
         stdout, out_cut = _read_capped(stdout_path, limits.output_bytes)
         stderr, err_cut = _read_capped(stderr_path, limits.output_bytes)
-        outcome = _classify(code, timed_out, stderr, cpu_spent=duration >= limits.cpu_seconds)
+        outcome = _classify(
+            code,
+            timed_out,
+            stderr,
+            cpu_spent=duration >= limits.cpu_seconds,
+            output_full=max(stdout_path.stat().st_size, stderr_path.stat().st_size)
+            >= limits.file_bytes,
+        )
         return SandboxResult(
             outcome=outcome,
             exit_code=code,
@@ -327,14 +374,17 @@ def _run(
 
 
 PROBE = """
-import json, os, socket
+import ctypes, json, os, socket
 found = {"uid": os.getuid(), "env": sorted(os.environ)}
+found["nested_userns"] = ctypes.CDLL(None).unshare(0x10000000) == 0  # CLONE_NEWUSER
+folder = os.statvfs(".")
+found["folder_bytes"] = folder.f_blocks * folder.f_frsize
 try:
     socket.create_connection(("127.0.0.1", 5432), timeout=1).close()
     found["network"] = "open"
 except OSError:
     found["network"] = "closed"
-for place in ("/probe-write", "/usr/probe-write"):
+for place in ("/probe-write", "/usr/probe-write", "/dev/probe-write"):
     try:
         open(place, "w").close()
         found[place] = "writable"
@@ -371,8 +421,15 @@ def sandbox_check() -> tuple[bool, str]:
     problems = []
     if found.get("network") != "closed":
         problems.append("the network is reachable")
-    if found.get("/probe-write") != "read-only" or found.get("/usr/probe-write") != "read-only":
+    if any(found.get(place) != "read-only" for place in ("/probe-write", "/usr/probe-write")):
         problems.append("the file system outside the work folder is writable")
+    if found.get("/dev/probe-write") != "read-only":
+        problems.append("/dev is writable (it has no size limit)")
+    folder_bytes = found.get("folder_bytes")
+    if not isinstance(folder_bytes, int) or not 0 < folder_bytes <= SandboxLimits().disk_bytes:
+        problems.append("the work folder has no size limit")
+    if found.get("nested_userns") is not False:
+        problems.append("the code can make user namespaces (and mount file systems in them)")
     if found.get("etc"):
         problems.append("host files (/etc) are visible")
     if set(found.get("env", [])) - {

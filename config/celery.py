@@ -4,7 +4,7 @@ import logging
 import os
 
 from celery import Celery
-from celery.signals import worker_ready
+from celery.signals import worker_init, worker_ready
 
 logger = logging.getLogger(__name__)
 
@@ -15,12 +15,21 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
-@worker_ready.connect
+@worker_init.connect
 def _sandbox_self_check(**_: object) -> None:
-    """Prove the code sandbox's confinement when a worker starts, and say so in the log.
+    """Prove the code sandbox's confinement when a worker starts, before its pool processes fork.
 
-    Code answers are never run unconfined: without a working sandbox they wait for people.
+    sandbox_check() keeps its answer and every pool process inherits it: when it failed, they
+    refuse sandbox jobs, and code answers wait for people instead of running unconfined.
     """
+    from common.sandbox import sandbox_check
+
+    sandbox_check()
+
+
+@worker_ready.connect
+def _sandbox_self_check_report(**_: object) -> None:
+    """Say in the log what the start-up check found (logging is set up by now)."""
     from common.sandbox import sandbox_check
 
     available, why = sandbox_check()
