@@ -8,8 +8,10 @@ from celery import shared_task
 from django.db import OperationalError
 
 from assessments import services
+from common.jobs import Job
 
 RETRY = {
+    "base": Job,  # parked after JOB_MAX_DEATHS runs that killed their worker
     "autoretry_for": (OperationalError,),
     "retry_backoff": True,
     "retry_backoff_max": 600,

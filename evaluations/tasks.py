@@ -5,9 +5,11 @@ from __future__ import annotations
 from celery import shared_task
 from django.db import OperationalError
 
+from common.jobs import Job
 from evaluations import services
 
 RETRY = {
+    "base": Job,  # parked after JOB_MAX_DEATHS runs that killed their worker
     "autoretry_for": (OperationalError,),
     "retry_backoff": True,
     "retry_backoff_max": 600,

@@ -42,6 +42,11 @@ CELERY_BROKER_VISIBILITY_TIMEOUT = env.int("CELERY_BROKER_VISIBILITY_TIMEOUT", d
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT}
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT}
 
+# A job whose runs keep killing their worker (so that late acknowledgement puts it back each
+# time) is parked after this many deaths, and stays parked this long (common.jobs.Job).
+JOB_MAX_DEATHS = env.int("JOB_MAX_DEATHS", default=5)
+JOB_PARKED_SECONDS = env.int("JOB_PARKED_SECONDS", default=86400)
+
 # Queues by kind of job, so that a flood of one kind never starves the others.
 CELERY_QUEUE_NAMES = (
     "default",
