@@ -43,8 +43,11 @@ def earning_write(
     """Write one ledger entry for `idempotency_key`, once: a second call returns the first entry.
 
     The unique key in the database decides, not a check in Python, so two deliveries of one job
-    racing each other still write one entry. Returns (entry, created).
+    racing each other still write one entry. Returns (entry, created). An entry written approved
+    (a claw-back) is approved now, by `created_by`: a batch pays only entries approved before
+    its cut-off.
     """
+    approved = state == EarningEntry.State.APPROVED
     try:
         with transaction.atomic():
             entry = EarningEntry.objects.create(
@@ -65,6 +68,8 @@ def earning_write(
                 created_by=created_by,
                 reverses=reverses,
                 state=state,
+                approved_at=timezone.now() if approved else None,
+                approved_by=created_by if approved else None,
             )
     except IntegrityError:
         existing = EarningEntry.objects.filter(idempotency_key=idempotency_key).first()
@@ -223,6 +228,11 @@ def earning_reverse(*, entry_id: int, actor: User | None, reason: str) -> Earnin
     entry = EarningEntry.objects.select_for_update().get(pk=entry_id)
     if entry.kind == EarningEntry.Kind.REVERSAL or entry.state == EarningEntry.State.REVERSED:
         raise EntryNotPending("This entry is already reversed, or is itself a reversal.")
+    clawed_back = EarningEntry.objects.filter(reverses=entry).first()
+    if clawed_back is not None:
+        # Reversed while in a payout: its claw-back stands, even if that payout was then held
+        # or rejected and the entry is unpaid again. Cancelling it too would take it twice.
+        return clawed_back
     # An entry in a live payout (in review, approved or sent) is on its way to being paid:
     # like a paid one, it is clawed back from the next payout and the payout stays whole.
     paid = (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from decimal import Decimal
 
@@ -426,3 +427,23 @@ def test_a_payout_being_sent_is_reserved_and_no_lock_is_held_meanwhile(settings)
     assert payout.dispatch_id == dispatch.pk
     with pytest.raises(NothingToSend):
         payouts_send(batch_id=batch.pk, actor=admin)
+
+
+def test_a_claw_back_is_taken_from_the_next_payout():
+    admin = finance()
+    person = earner()
+    entry = earn(person, "50.00", approved_at=timezone.now() - timedelta(days=9))
+    first = batch_build(period_id=closed_period(days_ago=8).pk).payouts.get()
+    clawback = ledger.earning_reverse(entry_id=entry.pk, actor=admin, reason="Rejected late")
+    # Written approved now, by the one who reversed: the next batch after now pays it.
+    assert clawback.approved_at is not None
+    assert clawback.approved_by == admin
+    earn(person, "80.00", approved_at=timezone.now() - timedelta(minutes=1))
+    period = PayPeriod.objects.create(
+        starts_at=first.batch.cutoff, ends_at=timezone.now() + timedelta(seconds=1), time_zone="UTC"
+    )
+    time.sleep(1.1)  # the period must be closed before its batch is built
+    second = batch_build(period_id=period.pk).payouts.get()
+    assert second.amount == Decimal("30.00")
+    assert clawback.pk in _live(second)
+    assert ledger_reconcile() == []
