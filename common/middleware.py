@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.conf import settings
+from django.core.exceptions import SuspiciousOperation
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from common.errors import DomainError
+from common.views import bad_request
 
 
 def content_security_policy(directives: dict[str, list[str] | bool]) -> str:
@@ -57,3 +59,26 @@ class DomainErrorMiddleware:
         if not isinstance(exception, DomainError):
             return None
         return render(request, "error.html", {"error": exception}, status=exception.http_status)
+
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+class NulInputMiddleware:
+    """Refuse with 400 a request whose query string or form fields carry a NUL character.
+
+    PostgreSQL can neither store one in text or jsonb nor compare against one, so a NUL that
+    reaches a lookup or a save is a 500; Django's and DRF's form fields refuse it, but views
+    that read request.GET or request.POST directly would not. Uploaded files keep their bytes.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        fields = request.GET.lists()
+        if request.method == "POST" and request.content_type in FORM_TYPES:
+            fields = (*fields, *request.POST.lists())
+        if any("\x00" in name or any("\x00" in v for v in values) for name, values in fields):
+            return bad_request(request, SuspiciousOperation("A NUL character in a field."))
+        return self.get_response(request)

@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from common.views import highlight_stylesheet
 
+handler400 = "common.views.bad_request"
 handler404 = "common.views.not_found"
 
 admin.site.site_header = "EvalMarket administration"

@@ -7,6 +7,7 @@ from typing import Any
 import orjson
 from django.http import QueryDict
 
+from common.text import unstorable_text
 from evaluations.schema import Form
 
 
@@ -57,7 +58,10 @@ def answers_from_post(*, form: Form, response_ids: list[str], data: QueryDict) -
         elif kind in ("spans", "code_review"):
             raw = data.get(key, "") or "[]"
             try:
-                answers[question.name] = orjson.loads(raw)
+                parsed = orjson.loads(raw)
             except orjson.JSONDecodeError:
-                answers[question.name] = raw
+                parsed = raw
+            # A "\u0000" inside is a NUL once parsed, which no database text holds: keep the
+            # raw text then, for the answer check to refuse.
+            answers[question.name] = raw if unstorable_text(parsed) else parsed
     return {name: value for name, value in answers.items() if value not in (None, "", [], {})}

@@ -24,6 +24,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -32,9 +33,17 @@ from pydantic import (
     model_validator,
 )
 
+
+def _storable(text: str) -> str:
+    # PostgreSQL cannot hold a NUL in jsonb; the page's form editor would pass "\u0000" through.
+    if "\x00" in text:
+        raise ValueError("may not contain NUL characters")
+    return text
+
+
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
-Label = Annotated[str, StringConstraints(min_length=1, max_length=60)]
-Text = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+Label = Annotated[str, StringConstraints(min_length=1, max_length=60), AfterValidator(_storable)]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=2000), AfterValidator(_storable)]
 
 
 class Strict(BaseModel):
@@ -44,7 +53,7 @@ class Strict(BaseModel):
 class QuestionBase(Strict):
     name: Name
     prompt: Text
-    help: Annotated[str, StringConstraints(max_length=2000)] = ""
+    help: Annotated[str, StringConstraints(max_length=2000), AfterValidator(_storable)] = ""
     required: bool = True
 
 

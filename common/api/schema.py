@@ -1,5 +1,7 @@
 """OpenAPI pieces shared by every app's API."""
 
+from typing import Any
+
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
@@ -27,3 +29,32 @@ def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
         status: OpenApiResponse(ErrorOutput, description=descriptions[status])
         for status in statuses
     }
+
+
+def document_refusals_before_the_view(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """Declare, in the one error shape, the answers any operation can give before its view
+    reads the request: 400 for a request Django cannot read (too large, too many fields, a
+    NUL character in a query or form field: common.views.bad_request), and 415 from DRF for
+    a body of a media type the operation does not read."""
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOutput"}}}
+    for path in result.get("paths", {}).values():
+        for operation in path.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            operation["responses"].setdefault(
+                "400",
+                {
+                    "content": error,
+                    "description": "The request could not be read: too large, too many "
+                    "fields, or text with NUL characters.",
+                },
+            )
+            if "requestBody" in operation:
+                operation["responses"].setdefault(
+                    "415",
+                    {
+                        "content": error,
+                        "description": "The body is not of a media type this operation reads.",
+                    },
+                )
+    return result

@@ -143,6 +143,14 @@ class ProfileOutput(serializers.ModelSerializer):
     degrees = DegreeOutput(many=True)
     credentials = CredentialOutput(many=True)
     languages = LanguageSkillOutput(many=True)
+    # Declared rather than derived: DRF drops `allow_blank` from read-only model fields, and the
+    # schema would then promise a level and an address that an unfinished profile lacks ("").
+    education_level = serializers.ChoiceField(
+        choices=choices.EducationLevel.choices, allow_blank=True, read_only=True
+    )
+    payout_email = serializers.CharField(
+        read_only=True, help_text="Where payouts go: an e-mail address, or empty until given."
+    )
 
     class Meta:
         model = ContributorProfile

@@ -14,6 +14,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from marketplace.api.serializers import ID_MAX
 from marketplace.models import (
     EarningEntry,
     Payout,
@@ -126,11 +127,23 @@ class StatementOutput(serializers.Serializer):
 # Finance.
 
 
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": r"^\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?$",
+        "example": "00:00:00",
+        "description": "A wall-clock time (HH:MM:SS) in the settings' time zone.",
+    }
+)
+class LocalTimeField(serializers.TimeField):
+    """A time of day without an offset: the schema's `time` format would promise one."""
+
+
 class PayoutSettingsOutput(serializers.Serializer):
     length = serializers.ChoiceField(choices=PayoutSettings.Length.choices)
     cutoff_weekday = serializers.IntegerField(help_text="0 Monday … 6 Sunday.")
     cutoff_day = serializers.IntegerField()
-    cutoff_time = serializers.TimeField()
+    cutoff_time = LocalTimeField()
     time_zone = serializers.CharField()
     minimum_amount = _money(help_text="In each payout's currency.")
     four_eyes_amount = _money(help_text="In each payout's currency.")
@@ -150,7 +163,7 @@ class PayoutSettingsInput(serializers.Serializer):
         min_value=0, max_value=6, required=False, help_text="0 Monday … 6 Sunday."
     )
     cutoff_day = serializers.IntegerField(min_value=1, max_value=28, required=False)
-    cutoff_time = serializers.TimeField(required=False)
+    cutoff_time = LocalTimeField(required=False)
     time_zone = serializers.CharField(max_length=64, required=False)
     minimum_amount = _money(min_value=Decimal("0.01"), required=False)
     four_eyes_amount = _money(min_value=Decimal("0.01"), required=False)
@@ -321,7 +334,7 @@ class PayoutRejectInput(serializers.Serializer):
 
 class PayoutsMarkPaidInput(serializers.Serializer):
     payouts = serializers.ListField(
-        child=serializers.IntegerField(min_value=1), min_length=1, max_length=1000
+        child=serializers.IntegerField(min_value=1, max_value=ID_MAX), min_length=1, max_length=1000
     )
 
 

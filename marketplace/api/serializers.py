@@ -7,6 +7,10 @@ from rest_framework import serializers
 from common.money import CURRENCIES
 from marketplace.models import STANDINGS, EarningEntry, Project, Tier
 
+# The largest id a row can have (a bigint). Django matches nothing for a larger one in an exact
+# lookup, but one in an `id__in` list is an OverflowError on SQLite.
+ID_MAX = 2**63 - 1
+
 
 class TierFloorOutput(serializers.Serializer):
     tier = serializers.CharField()
@@ -237,7 +241,7 @@ class EarningsSummaryOutput(serializers.Serializer):
 
 class EarningsApproveInput(serializers.Serializer):
     entries = serializers.ListField(
-        child=serializers.IntegerField(min_value=1), min_length=1, max_length=1000
+        child=serializers.IntegerField(min_value=1, max_value=ID_MAX), min_length=1, max_length=1000
     )
 
 
