@@ -8,7 +8,6 @@ from decimal import Decimal
 
 import pytest
 from django.core import mail
-from django.db import connection
 from django.utils import timezone
 
 from common.errors import InvalidInput
@@ -385,7 +384,7 @@ def test_reconciliation_catches_a_broken_ledger():
     assert rules == {"payout_amount_differs_from_entries", "paid_entry_not_in_one_paid_payout"}
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="the guards are PostgreSQL triggers")
+@pytest.mark.postgres  # the guards are PostgreSQL triggers
 def test_the_audit_log_and_paid_links_cannot_be_rewritten():
     from django.db import DatabaseError, transaction
 
