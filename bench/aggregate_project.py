@@ -14,7 +14,8 @@ incremental one (nothing changed since). It reports wall time, the job's own CPU
 resident memory (VmHWM reset just before) and what the run stored. The goal is the issue's:
 "aggregation of a project with a million submissions must not load them all into Python objects
 at once", read here as: the peak grows by the answers' compact arrays (a few hundred bytes per
-submission), never by a model object per submission. Results go to bench/results/aggregate_project.json and the table in bench/README.md.
+submission), never by a model object per submission. Results go to
+bench/results/aggregate_project.json and the table in bench/README.md.
 """
 
 from __future__ import annotations
