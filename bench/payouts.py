@@ -983,6 +983,8 @@ class Steps:
         self.chunks: list[float] = []
         self.queries = 0
         self.seconds = 0.0
+        self.commits = 0
+        self.commit_seconds = 0.0
         self.plans: list[dict[str, Any]] = []
 
     def where(self) -> str:
@@ -1051,6 +1053,17 @@ def build_child(setup: Setup, explain: set[int]) -> dict[str, Any]:
     period = PayPeriod.objects.get(pk=seeded["measured_period"])
     assert not PayoutBatch.objects.filter(period=period).exists(), "clean up first"
     steps = Steps(explain)
+    commit = connection._commit  # each chunk's COMMIT does not go through execute wrappers
+
+    def timed_commit() -> Any:
+        started = time.perf_counter()
+        try:
+            return commit()
+        finally:
+            steps.commits += 1
+            steps.commit_seconds += time.perf_counter() - started
+
+    connection._commit = timed_commit
     gc.collect()
     cpu = resource.getrusage(resource.RUSAGE_SELF)
     reset_peak()
@@ -1102,7 +1115,9 @@ def build_child(setup: Setup, explain: set[int]) -> dict[str, Any]:
         "chunk_times": [round(took, 2) for took in chunks],
         "queries": steps.queries,
         "sql_s": round(steps.seconds, 2),
-        "python_s": round(seconds - steps.seconds, 2),
+        "commits": steps.commits,
+        "commit_s": round(steps.commit_seconds, 2),
+        "python_s": round(seconds - steps.seconds - steps.commit_seconds, 2),
         "steps": [
             {
                 "line": line,
@@ -1289,17 +1304,59 @@ def cpu_busy(seconds: float = 2.0) -> float:
     return (busy_after - busy_before) / max(1, total_after - total_before)
 
 
-def postgres_cpu() -> float:
-    """CPU seconds used so far by the PostgreSQL processes running now."""
-    total = 0.0
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
+class ProcessCpu:
+    """The CPU time of every process seen between its first and its last look, by whose it is:
+    this benchmark's (its processes, and the PostgreSQL backends and parallel workers serving its
+    database), everyone else's (other programs and their backends), or PostgreSQL's own
+    (checkpointer, autovacuum…). A process that lives only between two looks, such as a short
+    parallel worker, is missed."""
+
+    def __init__(self, database: str) -> None:
+        self.database = database
+        self.first: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+        self.kind: dict[int, str] = {}
+
+    def whose(self, pid: int, comm: str) -> str:
+        try:
+            command = (Path("/proc") / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:
+            return "other"
+        text = command.decode(errors="replace")
+        if MINE in text:
+            return "mine"
+        if comm != "postgres" and not text.startswith("postgres:"):
+            return "other"
+        if f" {self.database} " in text:
+            return "mine"
+        leader = re.search(r"parallel worker for PID (\d+)", text)
+        if leader:
+            return self.kind.get(int(leader.group(1)), "other")
+        if re.search(r"\(\d+\)|\[local\]", text):
+            return "other"  # a client's backend, of another database
+        return "postgres"
+
+    def look(self) -> None:
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            pid = int(entry.name)
             try:
-                if (entry / "comm").read_text().strip() == "postgres":
-                    total += cpu_seconds(int(entry.name)) or 0.0
+                stat = (entry / "stat").read_text()
             except OSError:
-                pass  # it ended meanwhile
-    return total
+                continue
+            comm = stat[stat.index("(") + 1 : stat.rindex(")")]
+            fields = stat.rsplit(")", 1)[1].split()
+            used = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            if pid not in self.kind:
+                self.kind[pid] = self.whose(pid, comm)
+            self.first.setdefault(pid, used)
+            self.last[pid] = used
+
+    def seconds(self, kind: str) -> float:
+        return sum(
+            self.last[pid] - self.first[pid] for pid in self.last if self.kind.get(pid) == kind
+        )
 
 
 def code_fingerprint() -> str:
@@ -1363,7 +1420,8 @@ def build_once(setup: Setup, others: Others, *, explain: set[int] | None = None)
     seen: set[str] = set()
     started = time.monotonic()
     busy_start, total_start = cpu_times()
-    postgres_start = postgres_cpu()
+    processes = ProcessCpu(setup.url.rsplit("/", 1)[1])
+    processes.look()
     arguments = ["--build", setup.name]
     if explain:
         arguments += ["--explain", ",".join(map(str, sorted(explain)))]
@@ -1376,23 +1434,26 @@ def build_once(setup: Setup, others: Others, *, explain: set[int] | None = None)
     worker.start()
     while worker.is_alive():
         seen.update(f"{pid} {command[:100]}" for pid, command in others.working().items())
+        processes.look()
         worker.join(WATCH_SECONDS)
     if not result:
         raise SystemExit(f"bench: the {setup.name} build failed")
+    processes.look()
     busy_end, total_end = cpu_times()
     elapsed = time.monotonic() - started
-    postgres = postgres_cpu() - postgres_start
-    other = (busy_end - busy_start) / os.sysconf("SC_CLK_TCK") - result["cpu_s"] - max(0, postgres)
     run_record = {
         "setup": setup.name,
+        "measured_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         **result,
         "removed_before": removed,
         "warm_s": round(warmed),
         "waited_s": round(waited),
         "cpu_busy_before": round(busy, 2),
         "cpu_busy_during": round((busy_end - busy_start) / max(1, total_end - total_start), 2),
-        "postgres_cpu_s": round(postgres, 1),
-        "others_cpu_share": round(max(0.0, other) / (elapsed * cores), 2),
+        "own_cpu_s": round(processes.seconds("mine"), 1),
+        "postgres_cpu_s": round(processes.seconds("postgres"), 1),
+        "others_cpu_s": round(processes.seconds("other"), 1),
+        "others_cpu_share": round(processes.seconds("other") / (elapsed * cores), 2),
         "others_during": sorted(seen),
         "code": code,
         "code_changed_during": code_fingerprint() != code,
@@ -1516,16 +1577,20 @@ def write(record: dict[str, Any]) -> None:
         f"links (its payouts' entries_count). RSS: the building process's resident set before "
         f"the build and its peak during it (VmHWM reset just before; a sampler reading every "
         f"20 ms agrees); backend: the peak of its PostgreSQL backend process (shared buffers "
-        f"it touched included). SQL s: time inside the driver; Python s: the rest. CPU busy: "
-        f"the whole machine in the 2 s before (others' work, should be near 0) and during the "
-        f"build (2 cores: 50% is one core); others' CPU: what went to neither this benchmark "
-        f"nor PostgreSQL.",
+        f"it touched included). SQL s: statements' time inside the driver; commit s: the "
+        f"chunks' COMMITs (WAL flushes); Python s: the rest. CPU busy: the whole machine in the "
+        f"2 s before (others' work, should be near 0) and during the build (2 cores: 50% is one "
+        f"core). Own CPU s: this benchmark's processes and the PostgreSQL backends and parallel "
+        f"workers of its database (a worker that lives between two looks, 2 s apart, is "
+        f"missed); others' CPU: the CPU time of every other process (programs and their "
+        f"backends) as a share of the machine during the build.",
         "",
         "| setup | contributors | entries | linked | payouts | carried | flagged | round | "
-        "build s | chunks (first / median / max s) | SQL s / Python s | RSS before MiB | "
-        "RSS peak MiB | backend peak MiB | CPU busy before / during | others' CPU |",
+        "at | build s | chunks (first / median / max s) | SQL s / commit s / Python s | "
+        "RSS before MiB | RSS peak MiB | backend peak MiB | CPU busy before / during | "
+        "own CPU s | others' CPU |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- "
-        "| --- | --- |",
+        "| --- | --- | --- | --- |",
     ]
     rounds: dict[str, int] = {}
     for run in record["runs"]:
@@ -1536,12 +1601,13 @@ def write(record: dict[str, Any]) -> None:
             f"| {setup.name} | {setup.contributors:,} | {setup.entries:,} | {run['links']:,} "
             f"| {run['payouts']:,} | {run['carried']:,} | {run['flagged_payouts']:,} "
             f"| {rounds[run['setup']]}{' (disturbed)' if run['disturbed'] else ''} "
+            f"| {run.get('measured_at', record['date'])[11:16]} "
             f"| {run['seconds']} | {run['chunks']} of {run['chunk_size']:,} "
             f"({chunks['first']} / {chunks['median']} / {chunks['max']}) "
-            f"| {run['sql_s']} / {run['python_s']} | {run['rss_before_mib']} "
-            f"| {run['rss_peak_mib']} | {run['backend_peak_mib']} "
+            f"| {run['sql_s']} / {run.get('commit_s', '–')} / {run['python_s']} "
+            f"| {run['rss_before_mib']} | {run['rss_peak_mib']} | {run['backend_peak_mib']} "
             f"| {run['cpu_busy_before']:.0%} / {run['cpu_busy_during']:.0%} "
-            f"| {run['others_cpu_share']:.0%} |"
+            f"| {run.get('own_cpu_s', '–')} | {run['others_cpu_share']:.0%} |"
         )
     lines += ["", "| setup | median build s | median RSS peak MiB | flags (last round) |"]
     lines += ["| --- | --- | --- | --- |"]
@@ -1557,10 +1623,11 @@ def write(record: dict[str, Any]) -> None:
         mine = [run for run in record["runs"] if run["setup"] == name]
         if not mine:
             continue
-        run = sorted(mine, key=lambda found: found["seconds"])[len(mine) // 2]
+        run = sorted(mine, key=lambda found: found["seconds"])[(len(mine) - 1) // 2]
         lines += [
             "",
-            f"Where the time goes, {name} (the median round, {run['seconds']} s, "
+            f"Where the time goes, {name} (the round at the median, or the faster of the "
+            f"two middle ones: {run['seconds']} s, "
             f"{run['queries']:,} statements): the SQL time of each line of the payout services, "
             f"summed over the chunks.",
             "",
@@ -1573,8 +1640,13 @@ def write(record: dict[str, Any]) -> None:
                 f"| {step['line']} | {step['queries']:,} | {step['seconds']} "
                 f"| {step['share']:.0%} | `{sql}…` |"
             )
+        if "commit_s" in run:
+            lines.append(
+                f"| COMMIT of each chunk | {run['commits']} | {run['commit_s']} "
+                f"| {run['commit_s'] / run['seconds']:.0%} | |"
+            )
         lines.append(
-            f"| Python (ORM, bulk_create rows, flags) | | {run['python_s']} "
+            f"| Python (ORM objects, parameters, flags) | | {run['python_s']} "
             f"| {run['python_s'] / run['seconds']:.0%} | |"
         )
     if record.get("profile"):
@@ -1637,6 +1709,12 @@ def arguments() -> argparse.Namespace:
         help="EXPLAIN ANALYZE two chunks of a full build (auto: when it misses the goal)",
     )
     parser.add_argument(
+        "--keep",
+        type=lambda text: text.split(","),
+        default=[],
+        help="setups whose runs are kept from bench/results/payouts.json instead of measured",
+    )
+    parser.add_argument(
         "--write-only",
         action="store_true",
         help="write the README table again from bench/results/payouts.json, measuring nothing",
@@ -1669,11 +1747,16 @@ def main() -> None:
         write(json.loads((ROOT / "bench" / "results" / "payouts.json").read_text()))
         return
     started = time.monotonic()
-    setups = [SETUPS[name] for name in options.setups]
+    previous: dict[str, Any] = {}
+    if options.keep:
+        previous = json.loads((ROOT / "bench" / "results" / "payouts.json").read_text())
+    setups = [SETUPS[name] for name in options.setups if name not in options.keep]
     seeding = {setup.name: seed(setup, reseed=options.reseed) for setup in setups}
     measuring = time.monotonic()
     others = Others()
-    runs = []
+    runs = [run for run in previous.get("runs", []) if run["setup"] in options.keep]
+    for name in options.keep:
+        seeding[name] = previous["seeding"][name]
     backlog_rounds = options.rounds if options.backlog_rounds is None else options.backlog_rounds
     for number in range(1, options.rounds + 1):
         for setup in setups:
@@ -1683,6 +1766,7 @@ def main() -> None:
             run = build_once(setup, others)
             run["round"] = number
             runs.append(run)
+    runs.sort(key=lambda run: (run["round"], options.setups.index(run["setup"])))
     medians = summary(runs, options.setups)
     profile = None
     full = medians.get("full")
@@ -1706,7 +1790,8 @@ def main() -> None:
     record = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine(),
-        "postgres": postgres_facts(setups[0]),
+        "postgres": postgres_facts(setups[0] if setups else SETUPS[options.setups[0]]),
+        "kept": {name: previous.get("date") for name in options.keep},
         "seeding": seeding,
         "rounds": options.rounds,
         "measure_s": round(time.monotonic() - measuring),

@@ -364,6 +364,47 @@ class PayoutItem(models.Model):
         return f"entry {self.entry_id} in payout {self.payout_id}"
 
 
+class PayoutChunkEntry(models.Model):
+    """A payable ledger entry of the people a payout build is on (one chunk of them).
+
+    Not a table of the schema: the build keeps these rows in a temporary table of its own
+    connection (CHUNK_TABLE_SQL), emptied at each chunk, so that the chunk's payouts, links and
+    flags read the ledger once instead of once each. The rows copy the entry's own columns.
+    """
+
+    id = models.BigIntegerField(primary_key=True)
+    contributor_id = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    kind = models.CharField(max_length=20)
+    project_id = models.BigIntegerField(null=True)
+    work_date = models.DateField()
+    hours = models.DecimalField(max_digits=9, decimal_places=4, null=True)
+    active_seconds = models.PositiveIntegerField(null=True)
+
+    class Meta:
+        managed = False
+        db_table = "marketplace_payout_chunk_entry"
+
+    def __str__(self) -> str:
+        return f"entry {self.pk} of person {self.contributor_id}"
+
+
+CHUNK_TABLE_SQL = """
+CREATE TEMP TABLE IF NOT EXISTS marketplace_payout_chunk_entry (
+    id bigint PRIMARY KEY,
+    contributor_id bigint NOT NULL,
+    currency varchar(3) NOT NULL,
+    amount numeric(12, 2) NOT NULL,
+    kind varchar(20) NOT NULL,
+    project_id bigint NULL,
+    work_date date NOT NULL,
+    hours numeric(9, 4) NULL,
+    active_seconds integer NULL
+)
+"""
+
+
 class PayoutFlag(models.Model):
     """A risk flag on a payout, with the evidence behind it."""
 

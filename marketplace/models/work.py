@@ -438,6 +438,13 @@ class EarningEntry(models.Model):
         indexes: ClassVar = [
             models.Index(fields=["contributor", "state"], name="earning_balance_lookup"),
             models.Index(fields=["project", "kind"], name="earning_project_kind"),
+            # The approved, unpaid entries of a range of people: what a payout build reads. A
+            # few weeks of entries, not the whole ledger.
+            models.Index(
+                fields=["contributor", "currency"],
+                condition=Q(state="approved"),
+                name="earning_payable",
+            ),
         ]
         constraints: ClassVar = [
             models.CheckConstraint(condition=~Q(amount=0), name="earning_amount_not_zero"),

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from django.conf import settings as django_settings
 from django.db import connection, transaction
-from django.db.models import Count, Exists, F, Max, OuterRef, Q, Sum
+from django.db.models import Count, F, Max, Q, Sum
 from django.utils import timezone
 
 from common.errors import NotFound
@@ -22,49 +22,64 @@ from common.money import quantize
 from contributors.models import ContributorProfile, User
 from marketplace.errors import PeriodOpen
 from marketplace.models import (
-    EarningEntry,
     Payout,
     PayoutAudit,
     PayoutBatch,
-    PayoutItem,
+    PayoutChunkEntry,
     PayoutSettings,
     PayPeriod,
 )
-from marketplace.services.payouts.flags import flags_compute
+from marketplace.models.payouts import CHUNK_TABLE_SQL
+from marketplace.services.payouts.flags import BuildContext, flags_compute
 from marketplace.services.payouts.periods import finance_check, payout_settings, periods_ensure
 
 logger = logging.getLogger(__name__)
 
 
-# The entries of the chunk's contributors that the batch pays: approved before the cut-off and
-# in no live payout. One INSERT … SELECT links them to their payouts; ON CONFLICT DO NOTHING
-# (the partial unique index on live items) makes a repeated chunk a no-op.
-LINK_SQL = """
-INSERT INTO marketplace_payoutitem (payout_id, entry_id)
-SELECT p.id, e.id
+# The entries of the chunk's people that the batch pays: approved before the cut-off and in no
+# live payout. They are read from the ledger once per chunk, into a temporary table
+# (PayoutChunkEntry); the payouts, the links and the flags are made from that table.
+CHUNK_FILL_SQL = """
+INSERT INTO marketplace_payout_chunk_entry
+    (id, contributor_id, currency, amount, kind, project_id, work_date, hours, active_seconds)
+SELECT e.id, e.contributor_id, e.currency, e.amount, e.kind, e.project_id, e.work_date,
+       e.hours, e.active_seconds
 FROM marketplace_earningentry e
-JOIN marketplace_payout p
-  ON p.batch_id = %(batch)s AND p.contributor_id = e.contributor_id AND p.currency = e.currency
 WHERE e.state = 'approved' AND e.approved_at < %(cutoff)s
   AND e.contributor_id > %(low)s AND e.contributor_id <= %(high)s
-  AND p.state = 'review'
   AND NOT EXISTS (
       SELECT 1 FROM marketplace_payoutitem i WHERE i.entry_id = e.id AND i.released_at IS NULL)
+"""
+
+# One INSERT … SELECT links the chunk's entries to their payouts; ON CONFLICT DO NOTHING (the
+# partial unique index on live items) leaves an entry already in a live payout where it is, and
+# the count of rows made shows it.
+LINK_SQL = """
+INSERT INTO marketplace_payoutitem (payout_id, entry_id)
+SELECT p.id, c.id
+FROM marketplace_payout_chunk_entry c
+JOIN marketplace_payout p
+  ON p.batch_id = %(batch)s AND p.contributor_id = c.contributor_id AND p.currency = c.currency
+WHERE p.contributor_id > %(low)s AND p.contributor_id <= %(high)s AND p.state = 'review'
 ON CONFLICT DO NOTHING
 """
 
 
-def _payable(batch: PayoutBatch, low: int, high: int) -> Q:
-    return Q(
-        state=EarningEntry.State.APPROVED,
-        approved_at__lt=batch.cutoff,
-        contributor_id__gt=low,
-        contributor_id__lte=high,
-    )
-
-
-def _live_item() -> Exists:
-    return Exists(PayoutItem.objects.filter(entry_id=OuterRef("pk"), released_at__isnull=True))
+def _chunk_fill(batch: PayoutBatch, low: int, high: int) -> None:
+    """Empty the build's temporary table (made on first use) and read the chunk's payable
+    entries into it."""
+    with connection.cursor() as cursor:
+        cursor.execute(CHUNK_TABLE_SQL)
+        if connection.vendor == "postgresql":
+            # The statements of a chunk are short: compiling them to machine code costs more
+            # than it saves.
+            cursor.execute("SET LOCAL jit = off")
+            cursor.execute("TRUNCATE marketplace_payout_chunk_entry")
+        else:
+            cursor.execute("DELETE FROM marketplace_payout_chunk_entry")
+        cursor.execute(CHUNK_FILL_SQL, {"cutoff": batch.cutoff, "low": low, "high": high})
+        if connection.vendor == "postgresql":
+            cursor.execute("ANALYZE marketplace_payout_chunk_entry")
 
 
 def _chunk_high(after: int) -> int | None:
@@ -78,22 +93,41 @@ def _chunk_high(after: int) -> int | None:
     return User.objects.filter(pk__gt=after).aggregate(last=Max("pk"))["last"]
 
 
+def _links_check(batch: PayoutBatch, low: int, high: int, linked: int, expected: int) -> None:
+    """The guard of the whole design: each payout is exactly the sum of the entries it links.
+    Every payable entry read was linked (`linked` rows made against `expected`), so each payout's
+    links are the entries its amount was summed from; otherwise the payouts that differ are
+    found and the chunk is refused."""
+    if linked == expected:
+        return
+    broken = list(
+        Payout.objects.filter(
+            batch=batch, contributor_id__gt=low, contributor_id__lte=high, state="review"
+        )
+        .annotate(
+            linked=Sum("items__entry__amount", filter=Q(items__released_at__isnull=True)),
+            links=Count("items", filter=Q(items__released_at__isnull=True)),
+        )
+        .exclude(linked=F("amount"), links=F("entries_count"))
+        .values_list("pk", flat=True)[:10]
+    )
+    raise RuntimeError(
+        f"Linked {linked} entries where {expected} were summed; payouts {broken} do not match "
+        "the entries linked to them."
+    )
+
+
 def _build_chunk(
-    batch: PayoutBatch,
-    low: int,
-    high: int,
-    settings: PayoutSettings,
-    project_medians: dict[int, float | None],
+    batch: PayoutBatch, low: int, high: int, settings: PayoutSettings, context: BuildContext
 ) -> tuple[int, int, dict[str, Decimal]]:
     """Payouts, links and flags of the people with ids in (low, high]; returns (payouts, carried
     balances, carried amounts by currency). Runs inside the caller's transaction."""
     # The people's rows are locked, as every move of their entries into or out of a payout
     # (a reversal, a hold, a rejection) locks them first: what is summed here is what is linked.
     list(User.objects.select_for_update().filter(pk__gt=low, pk__lte=high).values_list("pk"))
+    _chunk_fill(batch, low, high)
     balances = list(
-        EarningEntry.objects.filter(_payable(batch, low, high))
-        .exclude(_live_item())
-        .values("contributor_id", "currency")
+        PayoutChunkEntry.objects.values("contributor_id", "currency")
         .annotate(total=Sum("amount"), entries=Count("id"))
         .order_by("contributor_id", "currency")
     )
@@ -107,7 +141,10 @@ def _build_chunk(
             user_id__in={row["contributor_id"] for row in payable}
         ).values_list("user_id", "payout_email")
     )
-    Payout.objects.bulk_create(
+    # No payout of these people exists in this batch yet: a chunk commits with the cursor that
+    # moves past it, so a chunk done again is one whose first run rolled back. Should one exist
+    # all the same, the unique key on (batch, person, currency) refuses the chunk.
+    made = Payout.objects.bulk_create(
         [
             Payout(
                 batch=batch,
@@ -120,29 +157,14 @@ def _build_chunk(
             )
             for row in payable
         ],
-        ignore_conflicts=True,
         batch_size=1000,
     )
     with connection.cursor() as cursor:
-        cursor.execute(
-            LINK_SQL, {"batch": batch.pk, "cutoff": batch.cutoff, "low": low, "high": high}
-        )
-    chunk = Payout.objects.filter(
-        batch=batch, contributor_id__gt=low, contributor_id__lte=high, state="review"
-    )
-    # The guard of the whole design: each payout is exactly the sum of the entries it links.
-    broken = list(
-        chunk.annotate(
-            linked=Sum("items__entry__amount", filter=Q(items__released_at__isnull=True)),
-            links=Count("items", filter=Q(items__released_at__isnull=True)),
-        )
-        .exclude(linked=F("amount"), links=F("entries_count"))
-        .values_list("pk", flat=True)[:10]
-    )
-    if broken:
-        raise RuntimeError(f"Payouts {broken} do not match the entries linked to them.")
-    payouts = {payout.pk: payout for payout in chunk.select_related(None)}
-    flags_compute(batch=batch, payouts=payouts, settings=settings, project_medians=project_medians)
+        cursor.execute(LINK_SQL, {"batch": batch.pk, "low": low, "high": high})
+        linked = cursor.rowcount
+    _links_check(batch, low, high, linked, sum(row["entries"] for row in payable))
+    payouts = {payout.pk: payout for payout in made}
+    flags_compute(batch=batch, payouts=payouts, settings=settings, context=context)
     return len(payable), len(balances) - len(payable), carried
 
 
@@ -183,7 +205,7 @@ def batch_build(*, period_id: int, actor: User | None = None) -> PayoutBatch:
     if batch.state == PayoutBatch.State.READY:
         return batch
     started = time.monotonic()
-    project_medians: dict[int, float | None] = {}
+    context = BuildContext()
     while True:
         with transaction.atomic():
             # One builder at a time per batch; a second one waits here, then goes on after it.
@@ -220,7 +242,7 @@ def batch_build(*, period_id: int, actor: User | None = None) -> PayoutBatch:
                 )
                 return locked
             _made, carried, carried_amounts = _build_chunk(
-                locked, locked.cursor, high, settings, project_medians
+                locked, locked.cursor, high, settings, context
             )
             locked.cursor = high
             locked.carried_count += carried

@@ -1,12 +1,16 @@
 """Risk flags on the payouts of one chunk of a batch, each with its evidence.
 
-Every flag is an aggregate query over the chunk's payouts (grouped in SQL by payout, week,
-project or contributor), so the rows in Python are a few per payout, never one per entry.
+Every flag is an aggregate query (grouped in SQL by person, week or project), so the rows in
+Python are a few per payout, never one per entry. The chunk's entries are read from the build's
+temporary table (PayoutChunkEntry), not from the ledger; what concerns the whole period (the
+projects' typical task times, the rejections, the shared e-mails) is read once per build into
+its BuildContext, keeping only the rows that can raise a flag.
 """
 
 from __future__ import annotations
 
 import statistics
+from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -27,14 +31,14 @@ from marketplace.models import (
     EarningEntry,
     Payout,
     PayoutBatch,
+    PayoutChunkEntry,
     PayoutFlag,
-    PayoutItem,
     PayoutSettings,
 )
 
 Code = PayoutFlag.Code
 HISTORY = 6  # earlier payouts a rise is measured against
-PROJECT_WINDOW = timedelta(days=90)  # task times a project's median is taken over
+PROJECT_WINDOW = timedelta(days=28)  # the last four weeks of task times give a project's median
 MIN_TASKS = 5  # fewer tasks say nothing about a person's speed
 MIN_GOLD = 5  # gold answers before an accuracy is trusted
 MIN_REJECTED = 3
@@ -55,10 +59,26 @@ class Median(Aggregate):
         )
 
 
+@dataclass
+class BuildContext:
+    """What the flags of every chunk of one build share, read once per build."""
+
+    project_medians: dict[int, float | None] = field(default_factory=dict)
+    # person -> (tasks and reviews, tasks rejected) in the period, for people with enough
+    # rejections to matter; None until read.
+    rejections: dict[int, tuple[int, int]] | None = None
+    # lower-cased payout e-mail -> the accounts giving it, for e-mails given by two or more.
+    shared_emails: dict[str, list[int]] | None = None
+
+
+def _by_person(payouts: dict[int, Payout]) -> dict[tuple[int, str], int]:
+    return {(p.contributor_id, p.currency): pk for pk, p in payouts.items()}
+
+
 def _hours() -> Coalesce:
     return Coalesce(
-        Cast("entry__hours", FloatField()),
-        Cast("entry__active_seconds", FloatField()) / 3600.0,
+        Cast("hours", FloatField()),
+        Cast("active_seconds", FloatField()) / 3600.0,
         0.0,
     )
 
@@ -72,22 +92,19 @@ def _hours_above_availability(payouts: dict[int, Payout]) -> list[PayoutFlag]:
     )
     if not declared:
         return []
+    payout_of = _by_person(payouts)
     weeks = (
-        PayoutItem.objects.filter(
-            payout_id__in=[pk for pk, p in payouts.items() if p.contributor_id in declared],
-            released_at__isnull=True,
-            entry__kind__in=WORKED,
-        )
-        .annotate(week=TruncWeek("entry__work_date"))
-        .values("payout_id", "week")
+        PayoutChunkEntry.objects.filter(contributor_id__in=declared, kind__in=WORKED)
+        .annotate(week=TruncWeek("work_date"))
+        .values("contributor_id", "currency", "week")
         .annotate(hours=Sum(_hours()))
-        .order_by("payout_id", "week")
+        .order_by("contributor_id", "currency", "week")
     )
     over: dict[int, list[dict[str, Any]]] = {}
     for row in weeks:
-        limit = declared[payouts[row["payout_id"]].contributor_id]
-        if row["hours"] > limit:
-            over.setdefault(row["payout_id"], []).append(
+        payout_id = payout_of.get((row["contributor_id"], row["currency"]))
+        if payout_id is not None and row["hours"] > declared[row["contributor_id"]]:
+            over.setdefault(payout_id, []).append(
                 {"week_of": str(row["week"])[:10], "hours": round(row["hours"], 2)}
             )
     flags = []
@@ -112,19 +129,15 @@ def _task_time_outliers(
     settings: PayoutSettings,
     project_medians: dict[int, float | None],
 ) -> list[PayoutFlag]:
+    payout_of = _by_person(payouts)
     mine = list(
-        PayoutItem.objects.filter(
-            payout_id__in=payouts,
-            released_at__isnull=True,
-            entry__kind="task",
-            entry__active_seconds__isnull=False,
-        )
-        .values("payout_id", "entry__project_id")
-        .annotate(median=Median("entry__active_seconds"), tasks=Count("id"))
+        PayoutChunkEntry.objects.filter(kind="task", active_seconds__isnull=False)
+        .values("contributor_id", "currency", "project_id")
+        .annotate(median=Median("active_seconds"), tasks=Count("id"))
         .filter(tasks__gte=MIN_TASKS)
         .order_by()
     )
-    missing = {row["entry__project_id"] for row in mine} - set(project_medians)
+    missing = {row["project_id"] for row in mine} - set(project_medians)
     if missing:
         project_medians.update(dict.fromkeys(missing))
         project_medians.update(
@@ -143,14 +156,15 @@ def _task_time_outliers(
     factor = float(settings.task_time_factor)
     found: dict[int, list[dict[str, Any]]] = {}
     for row in mine:
-        typical = project_medians.get(row["entry__project_id"])
-        if not typical or not row["median"]:
+        payout_id = payout_of.get((row["contributor_id"], row["currency"]))
+        typical = project_medians.get(row["project_id"])
+        if payout_id is None or not typical or not row["median"]:
             continue
         ratio = row["median"] / typical
         if ratio <= 1 / factor or ratio >= factor:
-            found.setdefault(row["payout_id"], []).append(
+            found.setdefault(payout_id, []).append(
                 {
-                    "project_id": row["entry__project_id"],
+                    "project_id": row["project_id"],
                     "tasks": row["tasks"],
                     "median_seconds": round(row["median"], 1),
                     "project_median_seconds": round(typical, 1),
@@ -207,15 +221,13 @@ def _low_gold_accuracy(payouts: dict[int, Payout], settings: PayoutSettings) -> 
     ]
 
 
-def _many_rejections(
-    payouts: dict[int, Payout], batch: PayoutBatch, settings: PayoutSettings
-) -> list[PayoutFlag]:
-    start = batch.period.starts_at
-    people = {p.contributor_id for p in payouts.values()}
-    window = Q(created_at__gte=start, created_at__lt=batch.cutoff, contributor_id__in=people)
-    counts = {
-        row["contributor_id"]: row
-        for row in EarningEntry.objects.filter(window)
+def _rejections(batch: PayoutBatch) -> dict[int, tuple[int, int]]:
+    """(tasks and reviews, tasks rejected) in the period of each person with at least
+    MIN_REJECTED rejections: one pass over the period's entries for the whole build."""
+    rows = (
+        EarningEntry.objects.filter(
+            created_at__gte=batch.period.starts_at, created_at__lt=batch.cutoff
+        )
         .values("contributor_id")
         .annotate(
             work=Count("id", filter=Q(kind__in=("task", "review"))),
@@ -224,44 +236,63 @@ def _many_rejections(
                 filter=Q(kind="reversal", created_by__isnull=True, reverses__kind="task"),
             ),
         )
+        .filter(rejected__gte=MIN_REJECTED)
         .order_by()
-    }
+        .values_list("contributor_id", "work", "rejected")
+    )
+    return {person: (work, rejected) for person, work, rejected in rows}
+
+
+def _many_rejections(
+    payouts: dict[int, Payout], batch: PayoutBatch, settings: PayoutSettings, context: BuildContext
+) -> list[PayoutFlag]:
+    if context.rejections is None:
+        context.rejections = _rejections(batch)
     flags = []
     limit = float(settings.rejected_share_above)
     for pk, payout in payouts.items():
-        row = counts.get(payout.contributor_id)
-        if not row or row["rejected"] < MIN_REJECTED or not row["work"]:
+        work, rejected = context.rejections.get(payout.contributor_id, (0, 0))
+        if rejected < MIN_REJECTED or not work:
             continue
-        share = row["rejected"] / row["work"]
+        share = rejected / work
         if share > limit:
             flags.append(
                 PayoutFlag(
                     payout_id=pk,
                     code=Code.MANY_REJECTIONS,
-                    message=f"{row['rejected']} of {row['work']} tasks this period were "
+                    message=f"{rejected} of {work} tasks this period were "
                     f"rejected in review ({share:.0%}).",
-                    evidence={"rejected": row["rejected"], "tasks": row["work"], "above": limit},
+                    evidence={"rejected": rejected, "tasks": work, "above": limit},
                 )
             )
     return flags
 
 
-def _shared_payout_email(payouts: dict[int, Payout]) -> list[PayoutFlag]:
-    emails = {p.payout_email.lower() for p in payouts.values() if p.payout_email}
-    if not emails:
-        return []
+def _shared_emails() -> dict[str, list[int]]:
+    """The payout e-mails given by two or more accounts, with those accounts."""
+    profiles = ContributorProfile.objects.exclude(payout_email="").annotate(
+        email=Lower("payout_email")
+    )
+    shared = profiles.values("email").annotate(accounts=Count("user_id")).filter(accounts__gt=1)
     holders: dict[str, list[int]] = {}
     for email, user_id in (
-        ContributorProfile.objects.annotate(email=Lower("payout_email"))
-        .filter(email__in=emails)
+        profiles.filter(email__in=shared.values("email"))
         .order_by("user_id")
         .values_list("email", "user_id")
     ):
         holders.setdefault(email, []).append(user_id)
+    return holders
+
+
+def _shared_payout_email(payouts: dict[int, Payout], context: BuildContext) -> list[PayoutFlag]:
+    if context.shared_emails is None:
+        context.shared_emails = _shared_emails()
     flags = []
     for pk, payout in payouts.items():
         others = [
-            u for u in holders.get(payout.payout_email.lower(), []) if u != payout.contributor_id
+            u
+            for u in context.shared_emails.get(payout.payout_email.lower(), [])
+            if u != payout.contributor_id
         ]
         if payout.payout_email and others:
             flags.append(
@@ -359,17 +390,18 @@ def flags_compute(
     batch: PayoutBatch,
     payouts: dict[int, Payout],
     settings: PayoutSettings,
-    project_medians: dict[int, float | None],
+    context: BuildContext,
 ) -> int:
-    """Write the flags of these payouts (of one chunk) and mark them flagged; returns flags made."""
+    """Write the flags of these payouts (of the chunk whose entries are in the build's temporary
+    table) and mark them flagged; returns flags made."""
     if not payouts:
         return 0
     flags = [
         *_hours_above_availability(payouts),
-        *_task_time_outliers(payouts, batch, settings, project_medians),
+        *_task_time_outliers(payouts, batch, settings, context.project_medians),
         *_low_gold_accuracy(payouts, settings),
-        *_many_rejections(payouts, batch, settings),
-        *_shared_payout_email(payouts),
+        *_many_rejections(payouts, batch, settings, context),
+        *_shared_payout_email(payouts, context),
         *_history(payouts, batch, settings),
     ]
     PayoutFlag.objects.bulk_create(flags, ignore_conflicts=True, batch_size=1000)
