@@ -345,9 +345,18 @@ class PayoutItem(models.Model):
 
     payout = models.ForeignKey(Payout, on_delete=models.PROTECT, related_name="items")
     # No index of its own: the partial unique index below serves the lookups by entry, which
-    # all ask for the live item (and a build inserts millions of these rows).
+    # all ask for the live item (and a build inserts millions of these rows). No foreign key
+    # constraint in the database either: its check at each build's commit locks every linked
+    # entry row (FOR KEY SHARE), a write per entry, and guards against nothing that can happen.
+    # Entries are never deleted (PostgreSQL refuses it: migration 0002's guard), and items are
+    # only made by the build's INSERT … SELECT from the ledger itself; the reconciliation
+    # (services.payouts.reconcile) would report an item whose entry is missing.
     entry = models.ForeignKey(
-        EarningEntry, on_delete=models.PROTECT, related_name="payout_items", db_index=False
+        EarningEntry,
+        on_delete=models.PROTECT,
+        related_name="payout_items",
+        db_index=False,
+        db_constraint=False,
     )
     released_at = models.DateTimeField(null=True, blank=True)
 

@@ -398,6 +398,32 @@ def test_the_audit_log_and_paid_links_cannot_be_rewritten():
         PayoutItem.objects.all().delete()
 
 
+@pytest.mark.postgres  # the guards are PostgreSQL triggers
+def test_a_linked_entry_cannot_be_deleted_and_a_link_to_no_entry_is_reported():
+    """Payout items have no foreign key constraint to the ledger (it cost the build a row lock
+    per entry); the ledger's guard and the reconciliation cover what it guarded."""
+    from django.db import DatabaseError, connection, transaction
+
+    person = earner()
+    entry = earn(person, "20.00")
+    batch = batch_build(period_id=closed_period().pk)
+    # Past the ORM's PROTECT, as a stray script would.
+    with (
+        pytest.raises(DatabaseError, match="never deleted"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("DELETE FROM marketplace_earningentry WHERE id = %s", [entry.pk])
+    assert ledger_reconcile() == []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO marketplace_payoutitem (payout_id, entry_id) VALUES (%s, %s)",
+            [batch.payouts.get().pk, entry.pk + 10_000],
+        )
+    rules = {item.rule for item in ledger_reconcile()}
+    assert rules == {"payout_amount_differs_from_entries"}
+
+
 class RefusingProvider:
     """Holds the payout being sent while the provider is at work: the hold must be refused."""
 

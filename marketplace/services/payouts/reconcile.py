@@ -51,7 +51,8 @@ CHECKS = (
         LEFT JOIN marketplace_earningentry e ON e.id = i.entry_id
         WHERE p.state IN ('review', 'awaiting_second', 'approved', 'sent', 'paid')
         GROUP BY p.id, p.amount, p.entries_count
-        HAVING p.amount <> COALESCE(SUM(e.amount), 0) OR p.entries_count <> COUNT(e.id)
+        HAVING p.amount <> COALESCE(SUM(e.amount), 0) OR p.entries_count <> COUNT(i.id)
+            OR COUNT(i.id) <> COUNT(e.id)
         ORDER BY p.id
         """,
     ),
