@@ -82,6 +82,23 @@ def _same(value: Any, expected: Any, tolerance: float | None) -> bool:
     return json.loads(json.dumps(value)) == expected
 
 
+def _report_read(stdout: str, nonce: str) -> dict[str, Any] | None:
+    """The harness's report: the last line that starts with the nonce, if it holds an object.
+
+    The code under test knows the nonce (it is in the harness's arguments) and may forge that
+    line with anything: other JSON than an object, or arrays nested past Python's recursion
+    limit, which json.loads refuses with RecursionError rather than ValueError.
+    """
+    for line in reversed(stdout.splitlines()):
+        if line.startswith(nonce):
+            try:
+                report = json.loads(line[len(nonce) :])
+            except (ValueError, RecursionError):
+                return None
+            return report if isinstance(report, dict) else None
+    return None
+
+
 def code_tests_run(*, question: dict[str, Any], code: str) -> CodeGrade:
     """Run the hidden tests of a code question against `code`; every failure has its reason."""
     tests = question["tests"]
@@ -97,15 +114,13 @@ def code_tests_run(*, question: dict[str, Any], code: str) -> CodeGrade:
     )
     if result.outcome == Outcome.UNAVAILABLE:
         return CodeGrade(0, len(tests), str(result.outcome), result.reason, stderr=result.stderr)
-    report = None
-    for line in reversed(result.stdout.splitlines()):
-        if line.startswith(nonce):
-            try:
-                report = json.loads(line[len(nonce) :])
-            except ValueError:
-                report = None
-            break
-    if report is None or "results" not in report or len(report["results"]) != len(tests):
+    report = _report_read(result.stdout, nonce)
+    results = report.get("results") if report else None
+    if (
+        not isinstance(results, list)
+        or len(results) != len(tests)
+        or not all(isinstance(got, dict) for got in results)
+    ):
         reason = (
             result.reason if result.outcome != Outcome.OK else "The code did not finish the tests."
         )
@@ -114,7 +129,7 @@ def code_tests_run(*, question: dict[str, Any], code: str) -> CodeGrade:
         return CodeGrade(0, len(tests), str(result.outcome), reason, stderr=result.stderr)
     cases = []
     passed = 0
-    for number, (test, got) in enumerate(zip(tests, report["results"], strict=True), start=1):
+    for number, (test, got) in enumerate(zip(tests, results, strict=True), start=1):
         ok = "value" in got and _same(got["value"], test["expected"], test.get("tolerance"))
         passed += ok
         cases.append({"test": number, "passed": ok, "error": got.get("error", "")})

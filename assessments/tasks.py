@@ -53,3 +53,10 @@ def attempts_submit_expired_task() -> None:
 @shared_task(name="assessments.grading_claims_release_expired", **RETRY)
 def grading_claims_release_expired_task() -> None:
     services.grading_claims_release_expired()
+
+
+@shared_task(name="assessments.jobs_sweep", **RETRY)
+def attempt_jobs_sweep_task() -> dict[str, int]:
+    from assessments.services.sweep import attempt_jobs_sweep
+
+    return attempt_jobs_sweep()

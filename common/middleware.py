@@ -1,4 +1,5 @@
-"""Pages answer a domain error the way the API does; every answer carries the security policy."""
+"""Pages answer a domain error the way the API does, and an outage of PostgreSQL or Redis with
+503; every answer carries the security policy."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from common.errors import DomainError
-from common.views import bad_request
+from common.outages import is_outage, outage_log
+from common.views import bad_request, service_unavailable
 
 
 def content_security_policy(directives: dict[str, list[str] | bool]) -> str:
@@ -59,6 +61,28 @@ class DomainErrorMiddleware:
         if not isinstance(exception, DomainError):
             return None
         return render(request, "error.html", {"error": exception}, status=exception.http_status)
+
+
+class OutageMiddleware:
+    """Answer 503 with Retry-After, not 500, when a view fails because PostgreSQL or Redis could
+    not serve it (common.outages says which errors those are).
+
+    API views never get here (common.api.exception_handler answers for them); an error raised by
+    a middleware instead of a view reaches the 500 handler, common.views.server_error, which
+    answers the same.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not is_outage(exception):
+            return None
+        outage_log(request, exception)
+        return service_unavailable(request)
 
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")

@@ -1,14 +1,20 @@
 """Assets the service draws from its packages at run time (nothing from a CDN), and the answers
-to a URL that matches nothing and to a request Django cannot read."""
+to a URL that matches nothing, to a request Django cannot read, and to one that PostgreSQL or
+Redis could not serve."""
+
+import sys
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template.loader import render_to_string
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 from django.views.defaults import bad_request as bad_request_page
 from django.views.defaults import page_not_found
+from django.views.defaults import server_error as server_error_page
 
-from common.api.exception_handler import error_body
+from common.api.exception_handler import error_body, service_unavailable_body
 from common.markdown import highlight_css
+from common.outages import RETRY_AFTER_SECONDS, is_outage
 
 
 @require_GET
@@ -41,3 +47,25 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
             status=400,
         )
     return bad_request_page(request, exception)
+
+
+def service_unavailable(request: HttpRequest) -> HttpResponse:
+    """503 with Retry-After: under /api/ in the API's one error shape; elsewhere a page drawn
+    without the request's context, so that it needs neither the database (the logged-in user,
+    the session) nor the cache."""
+    if request.path.startswith("/api/"):
+        response: HttpResponse = JsonResponse(service_unavailable_body(), status=503)
+    else:
+        response = HttpResponse(render_to_string("503.html"), status=503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """An exception no view or middleware handled: 503 when PostgreSQL or Redis could not serve
+    the request (raised in a middleware, say a session saved on the way out, where
+    common.middleware.OutageMiddleware does not see it), Django's 500 page otherwise. Django
+    logs the answer with the exception's traceback."""
+    if is_outage(sys.exc_info()[1]):
+        return service_unavailable(request)
+    return server_error_page(request)

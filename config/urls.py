@@ -8,6 +8,7 @@ from common.views import highlight_stylesheet
 
 handler400 = "common.views.bad_request"
 handler404 = "common.views.not_found"
+handler500 = "common.views.server_error"
 
 admin.site.site_header = "EvalMarket administration"
 admin.site.site_title = "EvalMarket admin"

@@ -7,7 +7,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
-from functools import partial
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -26,6 +25,7 @@ from assessments.models import Assessment, Attempt, AttemptItem
 from assessments.questions import answer_clean, points
 from assessments.services.trail import trail
 from common.errors import NotFound
+from common.jobs import enqueue_on_commit
 from contributors.models import ContributorProfile, User
 from contributors.selectors import profile_get_for_update
 
@@ -206,7 +206,7 @@ def _close(attempt: Attempt, *, by: str, actor: User | None) -> None:
     attempt.save(update_fields=["status", "submitted_at", "submitted_by"])
     answered = attempt.items.filter(answer__isnull=False).count()
     trail(attempt, "submitted", actor=actor, by=by, answered=answered)
-    transaction.on_commit(partial(attempt_score_task.delay, attempt.pk))
+    enqueue_on_commit(attempt_score_task, attempt.pk)
 
 
 @transaction.atomic

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
-from functools import partial
 from typing import Any
 
 from django.db import transaction
@@ -16,6 +15,7 @@ from assessments.models import Attempt, AttemptItem, GradingTask
 from assessments.questions import human_points, points
 from assessments.services.trail import trail
 from common.errors import InvalidInput, NotFound
+from common.jobs import enqueue_on_commit
 from contributors.models import User
 from contributors.selectors import qualification_codes_for_user
 
@@ -205,7 +205,7 @@ def grading_task_submit(
             points=str(task.points),
         )
         if _settle(item, task.attempt):
-            transaction.on_commit(partial(attempt_decide_task.delay, task.attempt_id))
+            enqueue_on_commit(attempt_decide_task, task.attempt_id)
     logger.info("grading.submitted", extra={"task_id": task.pk, "round": task.round})
     return task
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from decimal import Decimal
-from functools import partial
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -18,6 +17,7 @@ from assessments.models import Attempt, AttemptItem
 from assessments.questions import OBJECTIVE, human_part_is_empty, points, score_objective
 from assessments.services.grading import grading_tasks_create
 from assessments.services.trail import trail
+from common.jobs import enqueue_on_commit
 from common.sandbox import sandbox_check
 from contributors.models import ContributorProfile
 from contributors.services import contributor_decide, qualification_grant
@@ -72,13 +72,13 @@ def attempt_score(*, attempt_id: int) -> None:
                     item.scoring = {"code": {"reason": "No code was submitted."}}
                 else:
                     item.status = AttemptItem.Status.AWAITING_SANDBOX
-                    transaction.on_commit(partial(item_code_score_task.delay, item.pk))
+                    enqueue_on_commit(item_code_score_task, item.pk)
             item.save(update_fields=["score", "auto_points", "human_points", "status", "scoring"])
             if item.status == AttemptItem.Status.AWAITING_GRADERS:
                 grading_tasks_create(item=item, attempt=attempt, rounds=(1, 2))
             elif item.status == AttemptItem.Status.SCORED:
                 trail(attempt, "item_scored", item=item, score=str(item.score), how="automatic")
-        transaction.on_commit(partial(attempt_decide_task.delay, attempt.pk))
+        enqueue_on_commit(attempt_decide_task, attempt.pk)
 
 
 def item_code_score(*, item_id: int) -> None:
@@ -116,7 +116,7 @@ def item_code_score(*, item_id: int) -> None:
         item.save(update_fields=["score", "auto_points", "status", "scoring"])
         trail(item.attempt, "sandbox_run", item=item, **grade.as_dict())
         trail(item.attempt, "item_scored", item=item, score=str(item.score), how="hidden tests")
-        transaction.on_commit(partial(attempt_decide_task.delay, item.attempt_id))
+        enqueue_on_commit(attempt_decide_task, item.attempt_id)
 
 
 def attempt_decide(*, attempt_id: int) -> Attempt | None:
@@ -186,7 +186,7 @@ def attempt_decide(*, attempt_id: int) -> Attempt | None:
                     actor=None,
                     reason=f"Starter Assessment {verdict} with {percent}% (attempt {attempt.pk}).",
                 )
-        transaction.on_commit(partial(attempt_decision_mail_task.delay, attempt.pk))
+        enqueue_on_commit(attempt_decision_mail_task, attempt.pk)
     logger.info("attempt.decided", extra={"attempt_id": attempt.pk, "passed": attempt.passed})
     return attempt
 

@@ -1,7 +1,9 @@
 """One error shape for every 4xx: {"detail": str, "code": str, "fields": {field: [messages]}}.
 
 Nested input errors are flattened to dotted paths (`degrees.0.field`), so a client can put each
-message beside the field it concerns without walking DRF's nested structure.
+message beside the field it concerns without walking DRF's nested structure. A request that
+PostgreSQL or Redis could not serve is answered 503 in the same shape, with Retry-After
+(common.outages).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from common.errors import DomainError, TooManyRequests
+from common.outages import MESSAGE, RETRY_AFTER_SECONDS, is_outage, outage_log
 
 NON_FIELD = "non_field_errors"
 
@@ -24,6 +27,10 @@ def error_body(
     *, detail: str, code: str, fields: Mapping[str, list[str]] | None = None
 ) -> dict[str, Any]:
     return {"detail": detail, "code": code, "fields": dict(fields or {})}
+
+
+def service_unavailable_body() -> dict[str, Any]:
+    return error_body(detail=MESSAGE, code="service_unavailable")
 
 
 def flatten_errors(data: Any, prefix: str = "") -> dict[str, list[str]]:
@@ -59,6 +66,13 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             error_body(detail=exc.message, code=exc.code, fields=exc.fields),
             status=exc.http_status,
             headers=headers,
+        )
+    if is_outage(exc):
+        outage_log(context["request"], exc)
+        return Response(
+            service_unavailable_body(),
+            status=503,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(detail=get_error_detail(exc))

@@ -32,10 +32,11 @@ def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
 
 
 def document_refusals_before_the_view(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-    """Declare, in the one error shape, the answers any operation can give before its view
-    reads the request: 400 for a request Django cannot read (too large, too many fields, a
-    NUL character in a query or form field: common.views.bad_request), and 415 from DRF for
-    a body of a media type the operation does not read."""
+    """Declare, in the one error shape, the answers any operation can give whatever its view
+    does: 400 for a request Django cannot read (too large, too many fields, a NUL character in
+    a query or form field: common.views.bad_request), 415 from DRF for a body of a media type
+    the operation does not read, and 503 with Retry-After when PostgreSQL or Redis could not
+    serve the request (common.outages)."""
     error = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOutput"}}}
     for path in result.get("paths", {}).values():
         for operation in path.values():
@@ -47,6 +48,21 @@ def document_refusals_before_the_view(result: dict[str, Any], **kwargs: Any) -> 
                     "content": error,
                     "description": "The request could not be read: too large, too many "
                     "fields, or text with NUL characters.",
+                },
+            )
+            operation["responses"].setdefault(
+                "503",
+                {
+                    "content": error,
+                    "headers": {
+                        "Retry-After": {
+                            "schema": {"type": "integer"},
+                            "description": "Seconds to wait before trying again.",
+                        }
+                    },
+                    "description": "The database or Redis could not serve the request (down, "
+                    "restarting, or the connection was cut); try again after Retry-After "
+                    "seconds.",
                 },
             )
             if "requestBody" in operation:

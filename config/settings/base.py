@@ -44,6 +44,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "common.middleware.DomainErrorMiddleware",
+    "common.middleware.OutageMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -70,10 +71,17 @@ DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False  # services open their own transactions
-# Each web or worker process keeps its connection for a minute (checked before reuse) instead
-# of opening one per request, which costs PostgreSQL a new backend process every time.
+# Each web or worker process keeps its connection for a minute instead of opening one per
+# request, which costs PostgreSQL a new backend process every time. The health check before
+# each request's first query replaces a kept connection that died meanwhile (PostgreSQL
+# restarted, the backend was terminated), and Django drops one that failed during a request, so
+# after an outage the next request gets a fresh connection (tests/security/test_outages.py).
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A server that does not answer fails the request within seconds (503, common.outages)
+    # instead of holding a web worker for the operating system's TCP timeout.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "contributors.User"

@@ -309,24 +309,36 @@ def test_the_corpus_has_at_least_thirty_attacks_each_with_its_escape_and_detecto
 
 
 QUESTION = {"function": "sum_even", "tests": [{"args": [[1, 2, 4]], "expected": 6}]}
-DEEP_REPORT = (
-    "import os, sys\n"
-    "sys.stdout.write('\\n' + sys.argv[1] + '[' * 60000 + '\\n')\n"
-    "sys.stdout.flush()\n"
-    "os._exit(0)\n"
-)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=RecursionError,
-    reason="assessments/code_runner.py reads the report with json.loads and catches "
-    "ValueError only: a forged report nested 60,000 deep raises RecursionError, the scoring "
-    "task fails and the item is never scored (fix: catch RecursionError as well)",
+def forged_report(payload: str) -> str:
+    """A program that writes `payload` as the harness's report line (the nonce is its first
+    argument) and leaves before the harness can write the real one."""
+    return (
+        "import os, sys\n"
+        f"sys.stdout.write('\\n' + sys.argv[1] + {payload} + '\\n')\n"
+        "sys.stdout.flush()\n"
+        "os._exit(0)\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        pytest.param("'[' * 60000", id="nested-past-the-recursion-limit"),
+        pytest.param("'5'", id="a-number"),
+        pytest.param("'\"results\"'", id="a-string"),
+        pytest.param("'{\"results\": 5}'", id="results-not-a-list"),
+        pytest.param("'{\"results\": [5]}'", id="a-result-not-an-object"),
+    ],
 )
-def test_a_forged_report_nested_too_deep_scores_zero() -> None:
-    grade = code_runner.code_tests_run(question=QUESTION, code=DEEP_REPORT)
-    assert (grade.passed, grade.total) == (0, 1)
+def test_a_forged_report_scores_zero(payload: str) -> None:
+    grade = code_runner.code_tests_run(question=QUESTION, code=forged_report(payload))
+    assert (grade.passed, grade.total, grade.reason) == (
+        0,
+        1,
+        "The code did not finish the tests.",
+    )
 
 
 def wait_until_settled(item_ids: set[int], seconds: float, status: str = "scored") -> set[int]:
