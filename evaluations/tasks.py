@@ -52,3 +52,10 @@ def standings_update_task() -> None:
 @shared_task(name="evaluations.reviews_expire", **RETRY)
 def reviews_expire_task() -> None:
     services.reviews_expire()
+
+
+@shared_task(name="evaluations.jobs_sweep", **RETRY)
+def evaluation_jobs_sweep_task() -> dict[str, int]:
+    from evaluations.services.sweep import evaluation_jobs_sweep
+
+    return evaluation_jobs_sweep()

@@ -75,3 +75,10 @@ def ledger_reconcile_task() -> int:
             "\n\n".join(f"{b.rule}: {b.description}\n{b.rows[:20]}" for b in breaks),
         )
     return len(breaks)
+
+
+@shared_task(name="marketplace.jobs_sweep", **RETRY)
+def marketplace_jobs_sweep_task() -> dict[str, int]:
+    from marketplace.services.sweep import marketplace_jobs_sweep
+
+    return marketplace_jobs_sweep()

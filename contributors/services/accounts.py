@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from functools import partial
 
 from django.conf import settings
 from django.contrib.auth import authenticate, password_validation
@@ -19,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from common.errors import InvalidInput
+from common.jobs import enqueue_on_commit
 from contributors.errors import (
     AccountSuspended,
     EmailAlreadyRegistered,
@@ -111,7 +111,7 @@ def user_sign_up(*, email: str, password: str, full_name: str) -> User:
     _validate_sign_up(email=email, password=password, full_name=full_name)
     with transaction.atomic():
         user = user_create(email=email, password=password, full_name=full_name)
-        transaction.on_commit(partial(email_verification_send_task.delay, user.pk))
+        enqueue_on_commit(email_verification_send_task, user.pk)
     logger.info("account.signed_up", extra={"user_id": user.pk})
     return user
 
@@ -170,7 +170,7 @@ def email_verification_resend(*, user: User) -> None:
 
     if user.is_email_verified:
         raise EmailAlreadyVerified()
-    transaction.on_commit(partial(email_verification_send_task.delay, user.pk))
+    enqueue_on_commit(email_verification_send_task, user.pk)
 
 
 def email_verify(*, token: str) -> User:

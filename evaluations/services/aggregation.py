@@ -30,6 +30,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from common.errors import NotFound, PermissionDenied
+from common.jobs import enqueue_on_commit
 from contributors.models import User
 from evaluations.errors import NoMethod
 from evaluations.models import AggregateResult, AggregationRun, Submission, Task
@@ -102,7 +103,7 @@ def aggregation_request(*, project_id: int, actor: User | None) -> AggregationRu
             project_id=project_id,
             status__in=[AggregationRun.Status.QUEUED, AggregationRun.Status.RUNNING],
         )
-    transaction.on_commit(lambda: aggregation_run_task.delay(run.pk))
+    enqueue_on_commit(aggregation_run_task, run.pk)
     return run
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
 
 from common.errors import InvalidInput
+from common.jobs import enqueue_on_commit
 from common.sandbox import Outcome, SandboxLimits, sandbox_check, sandbox_python, sandbox_run
 from contributors.models import User
 from evaluations.errors import AssignmentClosed
@@ -52,7 +52,7 @@ def code_run_request(*, assignment_id: int, user: User, source: str, code: str =
             raise InvalidInput(fields={"source": ["Not a response of this task."]})
         run_code = found
     run = CodeRun.objects.create(assignment=assignment, code=run_code, source=source)
-    transaction.on_commit(partial(code_run_execute_task.delay, run.pk))
+    enqueue_on_commit(code_run_execute_task, run.pk)
     return run
 
 

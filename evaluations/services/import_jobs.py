@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from functools import partial
 from typing import IO
 
 from django.core.cache import cache
@@ -11,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from common.errors import DomainError, PermissionDenied
+from common.jobs import enqueue_on_commit
 from contributors.models import User
 from evaluations.models import ImportJob
 from evaluations.services.imports import ImportResult, tasks_import
@@ -42,7 +42,7 @@ def import_job_create(
     job = ImportJob(project_id=project_id, created_by=actor, format=fmt, skip_invalid=skip_invalid)
     job.file.save(name, upload, save=False)
     job.save()
-    transaction.on_commit(partial(import_job_run_task.delay, job.pk))
+    enqueue_on_commit(import_job_run_task, job.pk)
     return job
 
 
@@ -64,14 +64,29 @@ def import_job_run(*, job_id: int) -> ImportJob | None:
         )
 
     try:
-        with job.file.open("rb") as handle:
-            result = tasks_import(
-                project_id=job.project_id,
-                handle=handle,
-                fmt=job.format,
-                skip_invalid=job.skip_invalid,
-                job_id=job.pk,
-                progress=progress,
+        # The tasks and the job's success commit together, under the job's row lock: a second
+        # delivery waits for this run and finds the job done, and a run that dies midway leaves
+        # nothing imported (the sweeper runs it again) rather than tasks of a job still running.
+        with transaction.atomic():
+            job = ImportJob.objects.select_for_update().get(pk=job_id)
+            if job.status != ImportJob.Status.RUNNING:
+                return job
+            with job.file.open("rb") as handle:
+                result = tasks_import(
+                    project_id=job.project_id,
+                    handle=handle,
+                    fmt=job.format,
+                    skip_invalid=job.skip_invalid,
+                    job_id=job.pk,
+                    progress=progress,
+                )
+            ImportJob.objects.filter(pk=job_id).update(
+                status=ImportJob.Status.SUCCEEDED,
+                finished_at=timezone.now(),
+                lines_read=result.lines,
+                imported=result.imported,
+                invalid=result.invalid,
+                errors=result.errors,
             )
     except DomainError as error:
         # Nothing was imported; say why, line by line where there are lines.
@@ -84,15 +99,6 @@ def import_job_run(*, job_id: int) -> ImportJob | None:
             errors=failed.errors
             if failed
             else [{"line": 0, "field": "file", "problem": error.message}],
-        )
-    else:
-        ImportJob.objects.filter(pk=job_id).update(
-            status=ImportJob.Status.SUCCEEDED,
-            finished_at=timezone.now(),
-            lines_read=result.lines,
-            imported=result.imported,
-            invalid=result.invalid,
-            errors=result.errors,
         )
     cache.delete(_progress_key(job_id))
     return ImportJob.objects.get(pk=job_id)

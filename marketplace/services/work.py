@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -12,6 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from common.errors import InvalidInput, NotFound, PermissionDenied
+from common.jobs import enqueue_on_commit
 from contributors.models import ContributorProfile, User
 from marketplace.errors import (
     EntryNotPending,
@@ -120,7 +120,7 @@ def _close(session: WorkSession, *, at: datetime, reason: str) -> WorkSession:
     session.ended_at = max(at, session.started_at)
     session.end_reason = reason
     session.save(update_fields=["ended_at", "end_reason"])
-    transaction.on_commit(partial(earning_from_session_task.delay, session.pk))
+    enqueue_on_commit(earning_from_session_task, session.pk)
     logger.info("session.closed", extra={"session_id": session.pk, "end_reason": reason})
     return session
 
@@ -318,7 +318,7 @@ def manual_entry_decide(
         entry.session = session
         entry.status = ManualTimeEntry.Status.APPROVED
         entry.save(update_fields=["decided_by", "decided_at", "decision_note", "session", "status"])
-        transaction.on_commit(partial(earning_from_session_task.delay, session.pk))
+        enqueue_on_commit(earning_from_session_task, session.pk)
     else:
         entry.status = ManualTimeEntry.Status.REFUSED
         entry.save(update_fields=["decided_by", "decided_at", "decision_note", "status"])

@@ -5,6 +5,7 @@ With no CELERY_BROKER_URL, tasks run in-process (eagerly): the zero-setup defaul
 """
 
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
 from config.env import env
@@ -47,6 +48,17 @@ CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_BROKER_V
 JOB_MAX_DEATHS = env.int("JOB_MAX_DEATHS", default=5)
 JOB_PARKED_SECONDS = env.int("JOB_PARKED_SECONDS", default=86400)
 
+# Every job's state is a database row; a row left waiting longer than this (its message lost
+# with a killed worker, or never sent during a broker outage) has its job sent again by the
+# sweepers below. Longer than the hard time limit, so a job still running is not sent twice;
+# rows of tasks with longer limits of their own wait as much longer (common.jobs).
+JOB_STUCK_SECONDS = env.int("JOB_STUCK_SECONDS", default=max(900, CELERY_TASK_TIME_LIMIT + 300))
+if JOB_STUCK_SECONDS <= CELERY_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured("JOB_STUCK_SECONDS must be longer than CELERY_TASK_TIME_LIMIT.")
+# Rows idle for longer than this are not swept any more: a job that fails every time is sent
+# again once per JOB_STUCK_SECONDS for this long, not forever.
+JOB_SWEEP_WINDOW_SECONDS = env.int("JOB_SWEEP_WINDOW_SECONDS", default=3 * 86400)
+
 # Queues by kind of job, so that a flood of one kind never starves the others.
 CELERY_QUEUE_NAMES = (
     "default",
@@ -70,12 +82,14 @@ CELERY_TASK_ROUTES = {
     "assessments.attempt_decide": {"queue": "scoring"},
     "assessments.attempts_submit_expired": {"queue": "scoring"},
     "assessments.grading_claims_release_expired": {"queue": "maintenance"},
+    "assessments.jobs_sweep": {"queue": "maintenance"},
     "marketplace.earning_from_session": {"queue": "payouts"},
     "marketplace.sessions_close_idle": {"queue": "maintenance"},
     "marketplace.payout_batches_build": {"queue": "payouts"},
     "marketplace.payout_batch_build": {"queue": "payouts"},
     "marketplace.email_*": {"queue": "email"},
     "marketplace.ledger_reconcile": {"queue": "payouts"},
+    "marketplace.jobs_sweep": {"queue": "maintenance"},
     "evaluations.import_job_run": {"queue": "default"},
     "evaluations.code_run_execute": {"queue": "sandbox"},
     "evaluations.assignments_expire": {"queue": "maintenance"},
@@ -83,6 +97,7 @@ CELERY_TASK_ROUTES = {
     "evaluations.aggregation_run": {"queue": "aggregation"},
     "evaluations.aggregations_due": {"queue": "aggregation"},
     "evaluations.standings_update": {"queue": "aggregation"},
+    "evaluations.jobs_sweep": {"queue": "maintenance"},
 }
 
 CELERY_BEAT_SCHEDULE = {
@@ -130,6 +145,23 @@ CELERY_BEAT_SCHEDULE = {
     "ledger-reconcile": {
         "task": "marketplace.ledger_reconcile",
         "schedule": crontab(hour=5, minute=41),
+    },
+    # Every 5 minutes, send again the scoring, sandbox and decision jobs of attempts that
+    # waited longer than JOB_STUCK_SECONDS.
+    "assessments-jobs-sweep": {
+        "task": "assessments.jobs_sweep",
+        "schedule": crontab(minute="*/5"),
+    },
+    # Every 5 minutes (a minute later), the same for code runs, imports and aggregation runs.
+    "evaluations-jobs-sweep": {
+        "task": "evaluations.jobs_sweep",
+        "schedule": crontab(minute="1-59/5"),
+    },
+    # Every 5 minutes (two minutes later), the same for the earnings of closed work sessions
+    # and payout notices; payout batches left building are finished by payout-batches-build.
+    "marketplace-jobs-sweep": {
+        "task": "marketplace.jobs_sweep",
+        "schedule": crontab(minute="2-59/5"),
     },
     # Every day at 03:17 UTC, delete expired log-in sessions.
     "sessions-clear-expired": {

@@ -4,13 +4,13 @@ unflagged in bulk, hold or reject. Every action is written to the audit log."""
 from __future__ import annotations
 
 import logging
-from functools import partial
 
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from common.errors import InvalidInput, NotFound
+from common.jobs import enqueue_on_commit
 from contributors.models import User
 from marketplace.errors import FourEyesRequired, OwnPayout, PayoutStateConflict
 from marketplace.models import EarningEntry, Payout, PayoutAudit, PayoutBatch, PayoutItem
@@ -39,7 +39,7 @@ def _locked_payout(payout_id: int) -> Payout:
 def _notify(payout: Payout, event: str) -> None:
     from marketplace.tasks import payout_notice_send_task
 
-    transaction.on_commit(partial(payout_notice_send_task.delay, payout.pk, event))
+    enqueue_on_commit(payout_notice_send_task, payout.pk, event)
 
 
 @transaction.atomic
