@@ -3,6 +3,7 @@
     python3 dev.py bench payouts                       # seeds once, then measures
     python3 dev.py bench payouts --setups tenth,full   # without the worst case
     python3 dev.py bench payouts --rounds 3
+    python3 dev.py bench payouts --no-wait             # measure beside other work (upper bounds)
     python3 dev.py bench payouts --reseed              # drop the databases, seed anew
 
 Three setups, each in its own PostgreSQL database (BENCH_DATABASE_URL, default
@@ -99,6 +100,8 @@ FINANCE = ("payouts-finance-1@bench.local", "payouts-finance-2@bench.local")
 # benchmark of bench/, or a test run.
 OTHERS = (r"bench/[a-z_]+\.py", "pytest")
 MINE = "bench/payouts.py"
+# Statements EXPLAIN can show (not the temporary table's CREATE, TRUNCATE or ANALYZE, nor SET).
+EXPLAINABLE = {"SELECT", "INSERT", "UPDATE", "DELETE", "WITH"}
 WATCH_SECONDS = 2.0
 IDLE_SECONDS = 30.0  # a benchmark that used no CPU this long is waiting, not at work
 IDLE_CPU = 0.2
@@ -1001,7 +1004,13 @@ class Steps:
                 self.chunks.append(now - self.chunk_started)
             self.chunk += 1
             self.chunk_started = now
-        if self.chunk in self.explain and not many and line != "other" and "chunk_high" not in line:
+        if (
+            self.chunk in self.explain
+            and not many
+            and line != "other"
+            and "chunk_high" not in line
+            and sql.lstrip().split(None, 1)[0].upper() in EXPLAINABLE
+        ):
             self.plan(line, sql, params, context)
         started = time.perf_counter()
         try:
@@ -1404,13 +1413,15 @@ def seed(setup: Setup, *, reseed: bool) -> dict[str, Any]:
     return {**record, "reused": False}
 
 
-def build_once(setup: Setup, others: Others, *, explain: set[int] | None = None) -> dict[str, Any]:
+def build_once(
+    setup: Setup, others: Others, *, explain: set[int] | None = None, wait: bool = True
+) -> dict[str, Any]:
     """One build in a fresh process, on a clean batch and a warm cache, once nothing else
-    runs; who else worked meanwhile is noted."""
+    runs (unless `wait` is False); who else worked meanwhile is noted."""
     removed = cleanup(setup)
     warmed = warm(setup)
-    waited = wait_for_quiet(others)
-    deadline = time.monotonic() + QUIET_WAIT
+    waited = wait_for_quiet(others) if wait else 0.0
+    deadline = time.monotonic() + (QUIET_WAIT if wait else 0.0)
     while (busy := cpu_busy(2.0)) > BUSY_WARNING and time.monotonic() < deadline:
         pass  # someone else's work, not a benchmark's: give it a minute to end
     if busy > BUSY_WARNING:
@@ -1703,6 +1714,12 @@ def arguments() -> argparse.Namespace:
     )
     parser.add_argument("--reseed", action="store_true", help="drop the databases, seed anew")
     parser.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="measure at once, without waiting for other benchmarks and tests to end (each run "
+        "then says how much of the machine others took; its times are upper bounds)",
+    )
+    parser.add_argument(
         "--profile",
         choices=("auto", "always", "never"),
         default="auto",
@@ -1763,7 +1780,7 @@ def main() -> None:
             if setup.backlog and number > backlog_rounds:
                 continue
             print(f"bench: round {number}, {setup.name}", flush=True)
-            run = build_once(setup, others)
+            run = build_once(setup, others, wait=not options.no_wait)
             run["round"] = number
             runs.append(run)
     runs.sort(key=lambda run: (run["round"], options.setups.index(run["setup"])))
@@ -1776,7 +1793,7 @@ def main() -> None:
     if wanted and "full" in options.setups:
         chunks = {1, max(1, SETUPS["full"].contributors // 2000 // 2)}
         print(f"bench: profiling chunks {sorted(chunks)} of a full build", flush=True)
-        run = build_once(SETUPS["full"], others, explain=chunks)
+        run = build_once(SETUPS["full"], others, explain=chunks, wait=not options.no_wait)
         profile = {
             "setup": "full",
             "chunks": sorted(chunks),

@@ -18,7 +18,7 @@ from marketplace.admin.payout_base import (
     may_review,
     refusal,
 )
-from marketplace.models import PayoutAudit, PayoutSettings, PayPeriod
+from marketplace.models import PayoutAudit, PayoutBatch, PayoutSettings, PayPeriod
 from marketplace.services import payouts as services
 from marketplace.services.payouts.periods import SETTINGS_FIELDS
 
@@ -97,11 +97,26 @@ class PayPeriodAdmin(ViewOnlyAdmin):
 
     @admin.action(description="Build the batch of the selected periods", permissions=["review"])
     def build_batch(self, request: HttpRequest, queryset: QuerySet[PayPeriod]) -> None:
+        # One at a time, oldest first: a period is built only after the ones before it, so a
+        # later period is refused while an earlier one is still being built in the background.
         for period in queryset.order_by("ends_at"):
             try:
-                batch = services.batch_build(period_id=period.pk, actor=request.user)
+                batch = services.batch_build_request(period_id=period.pk, actor=request.user)
             except DomainError as error:
                 self.message_user(request, f"{period}: {refusal(error)}", messages.ERROR)
+                continue
+            batch.refresh_from_db()
+            if batch.state != PayoutBatch.State.READY:
+                self.message_user(
+                    request,
+                    format_html(
+                        '{}: the <a href="{}">batch</a> is being built in the background; '
+                        "its page shows it ready when done.",
+                        period,
+                        change_url(batch),
+                    ),
+                    messages.INFO,
+                )
                 continue
             totals = services.payouts_totals(batch)
             self.message_user(

@@ -197,12 +197,21 @@ class PayPeriodBuildApi(APIView):
     @extend_schema(
         operation_id="finance_periods_build",
         request=None,
-        responses={200: PayoutBatchDetailOutput, **error_responses(401, 403, 404, 409)},
+        responses={
+            200: OpenApiResponse(PayoutBatchDetailOutput, description="The batch is built."),
+            202: OpenApiResponse(
+                PayoutBatchDetailOutput,
+                description="The batch is being built by a background job; its state turns "
+                "`ready` when done (GET the batch to follow it).",
+            ),
+            **error_responses(401, 403, 404, 409),
+        },
         summary="Finance: build a closed period's batch (or finish a stopped build).",
     )
     def post(self, request: Request, period_id: int) -> Response:
-        batch = services.batch_build(period_id=period_id, actor=request.user)
-        return Response(_batch_detail(request, _batch(batch.pk)))
+        batch = _batch(services.batch_build_request(period_id=period_id, actor=request.user).pk)
+        ready = batch.state == PayoutBatch.State.READY
+        return Response(_batch_detail(request, batch), status=200 if ready else 202)
 
 
 class BatchListApi(GenericAPIView):

@@ -377,7 +377,9 @@ def test_settings_are_changed_through_the_service_and_audited(client):
     assert client.get(reverse("admin:marketplace_payoutsettings_add")).status_code == 403
 
 
-def test_build_batch_builds_a_closed_period_and_explains_an_open_one(client):
+def test_build_batch_queues_the_build_of_a_closed_period_and_explains_an_open_one(
+    client, django_capture_on_commit_callbacks
+):
     admin = finance()
     person = earner()
     earn(person, "20.00")
@@ -386,14 +388,25 @@ def test_build_batch_builds_a_closed_period_and_explains_an_open_one(client):
     client.force_login(admin)
     changelist = reverse("admin:marketplace_payperiod_changelist")
 
-    built = client.post(
+    # The build is a job queued at commit (here run in-process when the request's transaction
+    # ends): the page says it is under way.
+    with django_capture_on_commit_callbacks(execute=True) as queued:
+        built = client.post(
+            changelist,
+            {"action": "build_batch", "_selected_action": [period.pk], "index": "0"},
+            follow=True,
+        )
+    assert len(queued) == 1
+    assert "is being built in the background" in _messages(built)[0]
+    batch = PayoutBatch.objects.get(period=period)
+    assert (batch.state, batch.built_by) == (PayoutBatch.State.READY, admin)
+
+    again = client.post(
         changelist,
         {"action": "build_batch", "_selected_action": [period.pk], "index": "0"},
         follow=True,
     )
-    batch = PayoutBatch.objects.get(period=period)
-    assert batch.state == PayoutBatch.State.READY
-    assert "ready with 1 payouts, 1 flagged" in _messages(built)[0]
+    assert "ready with 1 payouts, 1 flagged" in _messages(again)[0]
 
     refused = client.post(
         changelist,

@@ -329,7 +329,7 @@ def test_a_finance_admin_sees_flags_evidence_entries_and_the_audit_trail():
 # The finance flow.
 
 
-def test_the_whole_finance_flow_from_build_to_paid():
+def test_the_whole_finance_flow_from_build_to_paid(django_capture_on_commit_callbacks):
     admin = finance()
     veteran, regular, newcomer, doubtful = earner(), earner(), earner(), earner()
     _with_history(admin, veteran, regular)
@@ -340,9 +340,11 @@ def test_the_whole_finance_flow_from_build_to_paid():
     period = closed_period()
     client = api_for(admin)
 
-    built = client.post(reverse("finance-period-build", args=[period.pk]))
-    assert built.status_code == 200, built.json()
-    batch = built.json()
+    # The build is a job queued at commit; here it runs in-process once the request is done.
+    with django_capture_on_commit_callbacks(execute=True):
+        built = client.post(reverse("finance-period-build", args=[period.pk]))
+    assert (built.status_code, built.json()["state"]) == (202, "building"), built.json()
+    batch = client.get(reverse("finance-batch-detail", args=[built.json()["id"]])).json()
     assert (batch["state"], batch["payouts_count"], batch["flagged_count"]) == ("ready", 4, 2)
     assert batch["totals"] == [
         {"currency": "USD", "state": "review", "count": 4, "total": "115.00"}
@@ -488,6 +490,31 @@ def test_sending_a_batch_with_nothing_approved_is_409():
 
     assert _error(response) == (409, "nothing_to_send", [])
     assert _snapshot() == before
+
+
+def test_a_build_asked_for_is_queued_and_the_hourly_job_finishes_it_if_the_queue_is_down():
+    """The build runs as a job (a large period takes longer than a request may): the request
+    answers 202 with the batch building; with the broker unreachable the job is not queued,
+    and the hourly build job finishes the batch."""
+    from marketplace.services.payouts import batches_build_due
+    from tests.security.test_sweeper import broker_down
+
+    earn(earner(), "20.00")
+    period = closed_period()
+    admin = finance()
+    with broker_down():
+        response = api_for(admin).post(reverse("finance-period-build", args=[period.pk]))
+    assert response.status_code == 202, response.json()
+    body = response.json()
+    assert (body["state"], body["payouts_count"]) == ("building", 0)
+    batch = PayoutBatch.objects.get(pk=body["id"])
+    assert batch.built_by == admin
+
+    assert batches_build_due() == [batch.pk]
+    batch.refresh_from_db()
+    assert (batch.state, batch.payouts.count(), batch.built_by) == ("ready", 1, admin)
+    again = api_for(admin).post(reverse("finance-period-build", args=[period.pk]))
+    assert (again.status_code, again.json()["state"]) == (200, "ready")
 
 
 def test_building_an_open_period_is_409():

@@ -1,7 +1,12 @@
 """Payouts: pay periods, building batches with their risk flags, finance review, paying and
 reconciliation, split by step."""
 
-from marketplace.services.payouts.build import batch_build, batches_build_due, payouts_totals
+from marketplace.services.payouts.build import (
+    batch_build,
+    batch_build_request,
+    batches_build_due,
+    payouts_totals,
+)
 from marketplace.services.payouts.notices import payout_notice_send
 from marketplace.services.payouts.paying import (
     CsvFileProvider,
@@ -36,6 +41,7 @@ __all__ = [
     "PayoutProvider",
     "SendResult",
     "batch_build",
+    "batch_build_request",
     "batches_build_due",
     "csv_safe",
     "finance_check",

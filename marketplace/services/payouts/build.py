@@ -18,6 +18,7 @@ from django.db.models import Count, F, Max, Q, Sum
 from django.utils import timezone
 
 from common.errors import NotFound
+from common.jobs import enqueue_on_commit
 from common.money import quantize
 from contributors.models import ContributorProfile, User
 from marketplace.errors import PeriodOpen
@@ -30,7 +31,7 @@ from marketplace.models import (
     PayPeriod,
 )
 from marketplace.models.payouts import CHUNK_TABLE_SQL
-from marketplace.services.payouts.flags import BuildContext, flags_compute
+from marketplace.services.payouts.flags import BuildContext, ChunkPayout, flags_compute
 from marketplace.services.payouts.periods import finance_check, payout_settings, periods_ensure
 
 logger = logging.getLogger(__name__)
@@ -62,6 +63,24 @@ JOIN marketplace_payout p
   ON p.batch_id = %(batch)s AND p.contributor_id = c.contributor_id AND p.currency = c.currency
 WHERE p.contributor_id > %(low)s AND p.contributor_id <= %(high)s AND p.state = 'review'
 ON CONFLICT DO NOTHING
+"""
+
+
+# On PostgreSQL the chunk's payouts are made in one statement from the temporary table: one row
+# per person and currency at or above the minimum, with the payout e-mail of the moment; the
+# columns not named take the values a new payout has (Payout's field defaults).
+PAYOUTS_SQL = """
+INSERT INTO marketplace_payout
+    (batch_id, contributor_id, currency, amount, entries_count, payout_email, needs_two, state,
+     flagged, reason, provider_reference, attempts, last_error, created_at)
+SELECT %(batch)s, c.contributor_id, c.currency, SUM(c.amount), COUNT(*),
+       COALESCE(MAX(pr.payout_email), ''), SUM(c.amount) >= %(four_eyes)s, 'review',
+       false, '', '', 0, '', %(now)s
+FROM marketplace_payout_chunk_entry c
+LEFT JOIN contributors_contributorprofile pr ON pr.user_id = c.contributor_id
+GROUP BY c.contributor_id, c.currency
+HAVING SUM(c.amount) >= %(minimum)s
+RETURNING id, contributor_id, currency, amount, entries_count, payout_email
 """
 
 
@@ -117,33 +136,36 @@ def _links_check(batch: PayoutBatch, low: int, high: int, linked: int, expected:
     )
 
 
-def _build_chunk(
-    batch: PayoutBatch, low: int, high: int, settings: PayoutSettings, context: BuildContext
-) -> tuple[int, int, dict[str, Decimal]]:
-    """Payouts, links and flags of the people with ids in (low, high]; returns (payouts, carried
-    balances, carried amounts by currency). Runs inside the caller's transaction."""
-    # The people's rows are locked, as every move of their entries into or out of a payout
-    # (a reversal, a hold, a rejection) locks them first: what is summed here is what is linked.
-    list(User.objects.select_for_update().filter(pk__gt=low, pk__lte=high).values_list("pk"))
-    _chunk_fill(batch, low, high)
-    balances = list(
+def _payouts_make(batch: PayoutBatch) -> list[ChunkPayout]:
+    """One payout per person and currency of the chunk whose balance reaches the minimum.
+
+    No payout of these people exists in this batch yet: a chunk commits with the cursor that
+    moves past it, so a chunk done again is one whose first run rolled back. Should one exist
+    all the same, the unique key on (batch, person, currency) refuses the chunk."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                PAYOUTS_SQL,
+                {
+                    "batch": batch.pk,
+                    "minimum": batch.minimum_amount,
+                    "four_eyes": batch.four_eyes_amount,
+                    "now": timezone.now(),
+                },
+            )
+            return [ChunkPayout(*row) for row in cursor.fetchall()]
+    # Elsewhere (SQLite, the zero-setup default) through the ORM, whose decimals stay exact.
+    balances = (
         PayoutChunkEntry.objects.values("contributor_id", "currency")
         .annotate(total=Sum("amount"), entries=Count("id"))
+        .filter(total__gte=batch.minimum_amount)
         .order_by("contributor_id", "currency")
     )
-    payable = [row for row in balances if row["total"] >= batch.minimum_amount]
-    carried: dict[str, Decimal] = {}
-    for row in balances:
-        if row["total"] < batch.minimum_amount:
-            carried[row["currency"]] = carried.get(row["currency"], Decimal(0)) + row["total"]
     emails = dict(
         ContributorProfile.objects.filter(
-            user_id__in={row["contributor_id"] for row in payable}
+            user_id__in=PayoutChunkEntry.objects.values("contributor_id")
         ).values_list("user_id", "payout_email")
     )
-    # No payout of these people exists in this batch yet: a chunk commits with the cursor that
-    # moves past it, so a chunk done again is one whose first run rolled back. Should one exist
-    # all the same, the unique key on (batch, person, currency) refuses the chunk.
     made = Payout.objects.bulk_create(
         [
             Payout(
@@ -155,22 +177,54 @@ def _build_chunk(
                 payout_email=emails.get(row["contributor_id"], ""),
                 needs_two=row["total"] >= batch.four_eyes_amount,
             )
-            for row in payable
+            for row in balances
         ],
         batch_size=1000,
     )
+    return [
+        ChunkPayout(p.pk, p.contributor_id, p.currency, p.amount, p.entries_count, p.payout_email)
+        for p in made
+    ]
+
+
+def _build_chunk(
+    batch: PayoutBatch, low: int, high: int, settings: PayoutSettings, context: BuildContext
+) -> tuple[int, int, dict[str, Decimal]]:
+    """Payouts, links and flags of the people with ids in (low, high]; returns (payouts, carried
+    balances, carried amounts by currency). Runs inside the caller's transaction."""
+    # The people's rows are locked, as every move of their entries into or out of a payout
+    # (a reversal, a hold, a rejection) locks them first: what is summed here is what is linked.
+    list(User.objects.select_for_update().filter(pk__gt=low, pk__lte=high).values_list("pk"))
+    _chunk_fill(batch, low, high)
+    balances = list(
+        PayoutChunkEntry.objects.values("currency")
+        .annotate(total=Sum("amount"), count=Count("contributor_id", distinct=True))
+        .order_by("currency")
+    )
+    made = _payouts_make(batch)
+    by_currency: dict[str, list[ChunkPayout]] = {}
+    for payout in made:
+        by_currency.setdefault(payout.currency, []).append(payout)
+    carried: dict[str, Decimal] = {}
+    carried_count = 0
+    for row in balances:
+        paid = by_currency.get(row["currency"], [])
+        rest = row["total"] - sum((payout.amount for payout in paid), Decimal(0))
+        if rest or row["count"] > len(paid):
+            carried[row["currency"]] = rest
+            carried_count += row["count"] - len(paid)
     with connection.cursor() as cursor:
         cursor.execute(LINK_SQL, {"batch": batch.pk, "low": low, "high": high})
         linked = cursor.rowcount
-    _links_check(batch, low, high, linked, sum(row["entries"] for row in payable))
+    _links_check(batch, low, high, linked, sum(payout.entries_count for payout in made))
     payouts = {payout.pk: payout for payout in made}
     flags_compute(batch=batch, payouts=payouts, settings=settings, context=context)
-    return len(payable), len(balances) - len(payable), carried
+    return len(made), carried_count, carried
 
 
-def batch_build(*, period_id: int, actor: User | None = None) -> PayoutBatch:
-    """Build the batch of a closed period, or finish a build that stopped; a built one is
-    returned as it is. `actor` None is the beat job."""
+def _batch_open(period_id: int, actor: User | None) -> PayoutBatch:
+    """The batch of a closed period whose earlier periods are all built, made if new (its
+    cut-off, minimum and four-eyes amount fixed as they are now); refused otherwise."""
     if actor is not None:
         finance_check(actor)
     period = PayPeriod.objects.filter(pk=period_id).first()
@@ -202,8 +256,29 @@ def batch_build(*, period_id: int, actor: User | None = None) -> PayoutBatch:
             "built_by": actor,
         },
     )
+    return batch
+
+
+def batch_build_request(*, period_id: int, actor: User) -> PayoutBatch:
+    """A finance admin's "build the batch": checked and its batch made now (so a refusal is
+    immediate), built by a job on the payouts queue, as a large period takes longer than a
+    request may. The batch shows its progress (cursor) meanwhile; if the job cannot be queued,
+    the hourly build job finishes it."""
+    from marketplace.tasks import payout_batch_build_task
+
+    batch = _batch_open(period_id, actor)
+    if batch.state != PayoutBatch.State.READY:
+        enqueue_on_commit(payout_batch_build_task, batch.period_id)
+    return batch
+
+
+def batch_build(*, period_id: int, actor: User | None = None) -> PayoutBatch:
+    """Build the batch of a closed period, or finish a build that stopped; a built one is
+    returned as it is. `actor` None is the beat job."""
+    batch = _batch_open(period_id, actor)
     if batch.state == PayoutBatch.State.READY:
         return batch
+    settings = payout_settings()
     started = time.monotonic()
     context = BuildContext()
     while True:

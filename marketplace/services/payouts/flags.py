@@ -13,7 +13,7 @@ import statistics
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db.models import (
     Aggregate,
@@ -59,6 +59,17 @@ class Median(Aggregate):
         )
 
 
+class ChunkPayout(NamedTuple):
+    """A payout just made, as the flags read it."""
+
+    pk: int
+    contributor_id: int
+    currency: str
+    amount: Decimal
+    entries_count: int
+    payout_email: str
+
+
 @dataclass
 class BuildContext:
     """What the flags of every chunk of one build share, read once per build."""
@@ -71,7 +82,7 @@ class BuildContext:
     shared_emails: dict[str, list[int]] | None = None
 
 
-def _by_person(payouts: dict[int, Payout]) -> dict[tuple[int, str], int]:
+def _by_person(payouts: dict[int, ChunkPayout]) -> dict[tuple[int, str], int]:
     return {(p.contributor_id, p.currency): pk for pk, p in payouts.items()}
 
 
@@ -83,7 +94,7 @@ def _hours() -> Coalesce:
     )
 
 
-def _hours_above_availability(payouts: dict[int, Payout]) -> list[PayoutFlag]:
+def _hours_above_availability(payouts: dict[int, ChunkPayout]) -> list[PayoutFlag]:
     declared = dict(
         ContributorProfile.objects.filter(
             user_id__in={p.contributor_id for p in payouts.values()},
@@ -124,7 +135,7 @@ def _hours_above_availability(payouts: dict[int, Payout]) -> list[PayoutFlag]:
 
 
 def _task_time_outliers(
-    payouts: dict[int, Payout],
+    payouts: dict[int, ChunkPayout],
     batch: PayoutBatch,
     settings: PayoutSettings,
     project_medians: dict[int, float | None],
@@ -186,7 +197,9 @@ def _task_time_outliers(
     ]
 
 
-def _low_gold_accuracy(payouts: dict[int, Payout], settings: PayoutSettings) -> list[PayoutFlag]:
+def _low_gold_accuracy(
+    payouts: dict[int, ChunkPayout], settings: PayoutSettings
+) -> list[PayoutFlag]:
     by_person: dict[int, list[int]] = {}
     for pk, payout in payouts.items():
         by_person.setdefault(payout.contributor_id, []).append(pk)
@@ -244,7 +257,10 @@ def _rejections(batch: PayoutBatch) -> dict[int, tuple[int, int]]:
 
 
 def _many_rejections(
-    payouts: dict[int, Payout], batch: PayoutBatch, settings: PayoutSettings, context: BuildContext
+    payouts: dict[int, ChunkPayout],
+    batch: PayoutBatch,
+    settings: PayoutSettings,
+    context: BuildContext,
 ) -> list[PayoutFlag]:
     if context.rejections is None:
         context.rejections = _rejections(batch)
@@ -284,7 +300,9 @@ def _shared_emails() -> dict[str, list[int]]:
     return holders
 
 
-def _shared_payout_email(payouts: dict[int, Payout], context: BuildContext) -> list[PayoutFlag]:
+def _shared_payout_email(
+    payouts: dict[int, ChunkPayout], context: BuildContext
+) -> list[PayoutFlag]:
     if context.shared_emails is None:
         context.shared_emails = _shared_emails()
     flags = []
@@ -308,7 +326,7 @@ def _shared_payout_email(payouts: dict[int, Payout], context: BuildContext) -> l
 
 
 def _history(
-    payouts: dict[int, Payout], batch: PayoutBatch, settings: PayoutSettings
+    payouts: dict[int, ChunkPayout], batch: PayoutBatch, settings: PayoutSettings
 ) -> list[PayoutFlag]:
     """Sharp rise, first payout, held before: against the person's earlier payouts."""
     people = {p.contributor_id for p in payouts.values()}
@@ -388,7 +406,7 @@ def _history(
 def flags_compute(
     *,
     batch: PayoutBatch,
-    payouts: dict[int, Payout],
+    payouts: dict[int, ChunkPayout],
     settings: PayoutSettings,
     context: BuildContext,
 ) -> int:
