@@ -93,3 +93,30 @@ def test_production_settings_pass_the_deployment_checklist() -> None:
 
 def test_test_settings_never_talk_to_a_real_mail_server() -> None:
     assert settings.EMAIL_BACKEND == "django.core.mail.backends.locmem.EmailBackend"
+
+
+def test_a_hung_redis_cache_fails_within_seconds() -> None:
+    """A server that takes the connection and never answers (a hung Redis): the cache call gives
+    up after its socket timeout, an error answered 503 (common.outages), instead of holding the
+    web worker."""
+    import socket
+    import time
+
+    import redis
+    from django.core.cache.backends.redis import RedisCache
+
+    from common.outages import is_outage
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)  # the kernel completes the connection; nobody ever reads or answers
+    try:
+        url = f"redis://127.0.0.1:{listener.getsockname()[1]}/0"
+        cache = RedisCache(url, {"OPTIONS": settings.CACHE_REDIS_OPTIONS})
+        started = time.monotonic()
+        with pytest.raises(redis.exceptions.TimeoutError) as error:
+            cache.get("progress")
+        assert time.monotonic() - started < 5
+        assert is_outage(error.value)
+    finally:
+        listener.close()

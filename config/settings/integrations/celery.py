@@ -180,12 +180,16 @@ CELERY_BEAT_SCHEDULE = {
 _CACHE_URL = env.str("CACHE_URL", default="") or (
     CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else ""
 )
+# A Redis that stops answering (hung, or a network that drops packets) fails the cache call in
+# seconds, answered 503 (common.outages), instead of holding a web worker indefinitely.
+CACHE_REDIS_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 2}
 CACHES = {
     "default": (
         {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": _CACHE_URL,
             "KEY_PREFIX": "evalmarket",
+            "OPTIONS": CACHE_REDIS_OPTIONS,
         }
         if _CACHE_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
