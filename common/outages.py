@@ -34,6 +34,12 @@ OUTAGE_ERRORS: tuple[type[BaseException], ...] = (
     redis.exceptions.TimeoutError,
     kombu.exceptions.OperationalError,
 )
+# What a cache call raises when Redis is down or hung: for what only informs (an import's live
+# progress), code catches these and goes on without the cache.
+CACHE_DOWN: tuple[type[BaseException], ...] = (
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+)
 # Long enough for a restarting PostgreSQL or Redis to come back; short enough that a person
 # retrying by hand is not kept waiting.
 RETRY_AFTER_SECONDS = 10

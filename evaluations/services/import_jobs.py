@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from contextlib import suppress
 from typing import IO
 
 from django.core.cache import cache
@@ -11,6 +12,7 @@ from django.utils import timezone
 
 from common.errors import DomainError, PermissionDenied
 from common.jobs import enqueue_on_commit
+from common.outages import CACHE_DOWN
 from contributors.models import User
 from evaluations.models import ImportJob
 from evaluations.services.imports import ImportResult, tasks_import
@@ -25,7 +27,10 @@ def _progress_key(job_id: int) -> str:
 def import_job_progress(job: ImportJob) -> dict[str, object]:
     """Where a job stands: live counts while it runs (from the cache), final ones after."""
     if job.status == ImportJob.Status.RUNNING:
-        live = cache.get(_progress_key(job.pk))
+        try:
+            live = cache.get(_progress_key(job.pk))
+        except CACHE_DOWN:
+            live = None  # the live count only informs: the stored state answers meanwhile
         if live:
             return {"status": job.status, **live}
     return job.as_progress()
@@ -57,11 +62,13 @@ def import_job_run(*, job_id: int) -> ImportJob | None:
         job.save(update_fields=["status", "started_at"])
 
     def progress(result: ImportResult) -> None:
-        cache.set(
-            _progress_key(job_id),
-            {"lines_read": result.lines, "imported": 0, "invalid": result.invalid},
-            timeout=24 * 3600,
-        )
+        # A cache outage costs the live count, never the import.
+        with suppress(*CACHE_DOWN):
+            cache.set(
+                _progress_key(job_id),
+                {"lines_read": result.lines, "imported": 0, "invalid": result.invalid},
+                timeout=24 * 3600,
+            )
 
     try:
         # The tasks and the job's success commit together, under the job's row lock: a second
@@ -100,5 +107,6 @@ def import_job_run(*, job_id: int) -> ImportJob | None:
             if failed
             else [{"line": 0, "field": "file", "problem": error.message}],
         )
-    cache.delete(_progress_key(job_id))
+    with suppress(*CACHE_DOWN):
+        cache.delete(_progress_key(job_id))
     return ImportJob.objects.get(pk=job_id)

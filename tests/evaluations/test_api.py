@@ -67,6 +67,35 @@ def test_an_upload_is_imported_by_the_job_and_shows_its_counts(
     assert Task.objects.filter(project=project).count() == 2
 
 
+def test_an_import_goes_on_and_its_progress_answers_when_the_cache_is_down(
+    django_capture_on_commit_callbacks, mocker
+) -> None:
+    """The live count lives in the cache (Redis in production): with Redis down the import
+    still runs, and its progress is the stored state rather than an error."""
+    import redis
+
+    down = mocker.patch("evaluations.services.import_jobs.cache")
+    down.get.side_effect = down.set.side_effect = down.delete.side_effect = (
+        redis.exceptions.ConnectionError("Connection refused")
+    )
+    mocker.patch("evaluations.services.imports.BATCH", 1)  # report progress at every line
+    project = project_with_tasks(0)
+    client = api_for(staff())
+    job = ImportJob.objects.create(project=project, status=ImportJob.Status.RUNNING)
+    running = client.get(reverse("task-import-detail", args=[job.pk]))
+    assert (running.status_code, running.json()["status"]) == (200, "running")
+
+    upload = SimpleUploadedFile("tasks.jsonl", jsonl([task_line(1), task_line(2)]).getvalue())
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("task-import", args=[project.pk]), {"file": upload}, format="multipart"
+        )
+    done = client.get(reverse("task-import-detail", args=[response.json()["id"]])).json()
+    assert (done["status"], done["imported"]) == ("succeeded", 2)
+    assert down.set.call_count >= 2
+    assert down.get.call_count == 1
+
+
 def test_a_failed_upload_reports_each_bad_line_and_imports_nothing(
     django_capture_on_commit_callbacks,
 ) -> None:
