@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from functools import cache as once
 from functools import partial
 from typing import Any
@@ -31,7 +32,7 @@ from celery import Task, states
 from celery.exceptions import Reject
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 from kombu.exceptions import OperationalError as BrokerOperationalError
 
 logger = logging.getLogger(__name__)
@@ -240,3 +241,27 @@ def jobs_requeue(task: Task, jobs: Iterable[Any], *, seconds: int) -> int:
         sent += 1
         logger.warning("job.requeued", extra={"task": task.name, "job": key})
     return sent
+
+
+@contextmanager
+def job_running(name: str, key: int) -> Iterator[bool]:
+    """Whether this delivery of a job should run it: False while another delivery runs the
+    same job right now (a duplicate message, or a sweeper's resend of a slow run).
+
+    On PostgreSQL a session advisory lock on (name, key), tried without waiting and released
+    at the end; a worker that dies loses its connection and with it the lock, so the job's
+    redelivery runs it. Elsewhere (SQLite, one process) always True.
+    """
+    if connection.vendor != "postgresql":
+        yield True
+        return
+    lock = f"{name}:{key}"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", [lock])
+        taken = bool(cursor.fetchone()[0])
+    try:
+        yield taken
+    finally:
+        if taken:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", [lock])

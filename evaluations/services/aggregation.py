@@ -30,7 +30,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from common.errors import NotFound, PermissionDenied
-from common.jobs import enqueue_on_commit
+from common.jobs import enqueue_on_commit, job_running
 from contributors.models import User
 from evaluations.errors import NoMethod
 from evaluations.models import AggregateResult, AggregationRun, Submission, Task
@@ -568,7 +568,16 @@ def _aggregate(run: AggregationRun) -> tuple[dict[str, Any], int, int]:
 
 
 def aggregation_run(*, run_id: int) -> AggregationRun | None:
-    """Run a queued aggregation (a second delivery of a finished run does nothing)."""
+    """Run a queued aggregation (a second delivery of a finished run does nothing, and one that
+    comes while the run is at work elsewhere leaves it to that one)."""
+    with job_running("aggregation_run", run_id) as mine:
+        if not mine:
+            logger.info("aggregation.running_elsewhere", extra={"run_id": run_id})
+            return AggregationRun.objects.filter(pk=run_id).first()
+        return _aggregation_run(run_id)
+
+
+def _aggregation_run(run_id: int) -> AggregationRun | None:
     with transaction.atomic():
         run = AggregationRun.objects.select_for_update().filter(pk=run_id).first()
         if run is None or run.status in (AggregationRun.Status.DONE, AggregationRun.Status.FAILED):

@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from common.errors import InvalidInput
-from common.jobs import enqueue_on_commit
+from common.jobs import enqueue_on_commit, job_running
 from common.sandbox import Outcome, SandboxLimits, sandbox_check, sandbox_python, sandbox_run
 from contributors.models import User
 from evaluations.errors import AssignmentClosed
@@ -58,7 +58,16 @@ def code_run_request(*, assignment_id: int, user: User, source: str, code: str =
 
 def code_run_execute(*, run_id: int) -> CodeRun | None:
     """Run the code against the task's tests: `solution.py` is the code, `tests.py` the tests
-    (they pass when it exits 0). Confined in common.sandbox, or not run at all."""
+    (they pass when it exits 0). Confined in common.sandbox, or not run at all. A delivery that
+    comes while the run is at work elsewhere leaves it to that one."""
+    with job_running("code_run_execute", run_id) as mine:
+        if not mine:
+            logger.info("code_run.running_elsewhere", extra={"run_id": run_id})
+            return CodeRun.objects.filter(pk=run_id).first()
+        return _code_run_execute(run_id)
+
+
+def _code_run_execute(run_id: int) -> CodeRun | None:
     run = CodeRun.objects.select_related("assignment__task").filter(pk=run_id).first()
     if run is None or run.status == CodeRun.Status.DONE:
         return run

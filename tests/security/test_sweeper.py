@@ -527,3 +527,49 @@ def test_an_import_left_running_by_a_dead_worker_imports_once_when_run_again() -
     assert (first.status, first.imported) == ("succeeded", 4)
     assert (second.status, second.imported) == ("succeeded", 4)
     assert Task.objects.filter(project=project).count() == 4
+
+
+@contextmanager
+def _held_elsewhere(lock: str) -> Iterator[None]:
+    """Another delivery at work on a job: its own connection holds the job's advisory lock."""
+    import psycopg
+    from django.db import connection
+
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    with psycopg.connect(**params, autocommit=True) as other:
+        other.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", [lock])
+        yield
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_a_delivery_that_finds_its_job_at_work_elsewhere_leaves_it_alone(mocker) -> None:
+    """A resend (by the sweeper or the broker) of a job another worker is running does not run
+    it a second time alongside; once that worker is gone (its lock with its connection), the
+    next delivery runs it."""
+    from evaluations.services import aggregation as aggregation_services
+    from evaluations.services import aggregation_run, code_run_execute
+
+    project = project_with_tasks(1)
+    assignment = assignment_next(project_id=project.pk, user=worker(project))
+    code = CodeRun.objects.create(assignment=assignment, code="print(1)", source="own")
+    run = aggregation_request(project_id=project.pk, actor=staff())
+    aggregate = mocker.spy(aggregation_services, "_aggregate")
+    sandbox = mocker.patch(
+        "evaluations.services.code_runs.sandbox_check", return_value=(False, "not here")
+    )
+
+    with (
+        _held_elsewhere(f"aggregation_run:{run.pk}"),
+        _held_elsewhere(f"code_run_execute:{code.pk}"),
+    ):
+        assert aggregation_run(run_id=run.pk).status == "queued"
+        assert code_run_execute(run_id=code.pk).status == "queued"
+    assert aggregate.call_count == 0
+    assert sandbox.call_count == 0
+
+    assert aggregation_run(run_id=run.pk).status == "done"
+    assert code_run_execute(run_id=code.pk).status == "done"
+    assert (aggregate.call_count, sandbox.call_count) == (1, 1)
