@@ -243,6 +243,11 @@ def jobs_requeue(task: Task, jobs: Iterable[Any], *, seconds: int) -> int:
     return sent
 
 
+class JobBusy(Exception):
+    """Another delivery runs this job right now: retry this one later (its task's autoretry),
+    when the other has finished it (the retry then finds it done) or died with its worker."""
+
+
 @contextmanager
 def job_running(name: str, key: int) -> Iterator[bool]:
     """Whether this delivery of a job should run it: False while another delivery runs the

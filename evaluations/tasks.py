@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.db import OperationalError
 
-from common.jobs import Job
+from common.jobs import Job, JobBusy
 from evaluations import services
 
 RETRY = {
@@ -24,7 +24,11 @@ def import_job_run_task(job_id: int) -> None:
     services.import_job_run(job_id=job_id)
 
 
-@shared_task(name="evaluations.code_run_execute", **RETRY)
+# A delivery that finds its job running in another worker retries later (common.jobs.JobBusy).
+BUSY_RETRY = {**RETRY, "autoretry_for": (OperationalError, JobBusy)}
+
+
+@shared_task(name="evaluations.code_run_execute", **BUSY_RETRY)
 def code_run_execute_task(run_id: int) -> None:
     services.code_run_execute(run_id=run_id)
 
@@ -34,7 +38,9 @@ def assignments_expire_task() -> None:
     services.assignments_expire()
 
 
-@shared_task(name="evaluations.aggregation_run", soft_time_limit=1800, time_limit=1900, **RETRY)
+@shared_task(
+    name="evaluations.aggregation_run", soft_time_limit=1800, time_limit=1900, **BUSY_RETRY
+)
 def aggregation_run_task(run_id: int) -> None:
     services.aggregation_run(run_id=run_id)
 

@@ -30,7 +30,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from common.errors import NotFound, PermissionDenied
-from common.jobs import enqueue_on_commit, job_running
+from common.jobs import JobBusy, enqueue_on_commit, job_running
 from contributors.models import User
 from evaluations.errors import NoMethod
 from evaluations.models import AggregateResult, AggregationRun, Submission, Task
@@ -568,12 +568,11 @@ def _aggregate(run: AggregationRun) -> tuple[dict[str, Any], int, int]:
 
 
 def aggregation_run(*, run_id: int) -> AggregationRun | None:
-    """Run a queued aggregation (a second delivery of a finished run does nothing, and one that
-    comes while the run is at work elsewhere leaves it to that one)."""
+    """Run a queued aggregation (a second delivery of a finished run does nothing; one that
+    comes while the run is at work elsewhere raises JobBusy, and its task retries later)."""
     with job_running("aggregation_run", run_id) as mine:
         if not mine:
-            logger.info("aggregation.running_elsewhere", extra={"run_id": run_id})
-            return AggregationRun.objects.filter(pk=run_id).first()
+            raise JobBusy(f"aggregation_run {run_id} is running in another worker.")
         return _aggregation_run(run_id)
 
 

@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from common.errors import InvalidInput
-from common.jobs import enqueue_on_commit, job_running
+from common.jobs import JobBusy, enqueue_on_commit, job_running
 from common.sandbox import Outcome, SandboxLimits, sandbox_check, sandbox_python, sandbox_run
 from contributors.models import User
 from evaluations.errors import AssignmentClosed
@@ -59,11 +59,10 @@ def code_run_request(*, assignment_id: int, user: User, source: str, code: str =
 def code_run_execute(*, run_id: int) -> CodeRun | None:
     """Run the code against the task's tests: `solution.py` is the code, `tests.py` the tests
     (they pass when it exits 0). Confined in common.sandbox, or not run at all. A delivery that
-    comes while the run is at work elsewhere leaves it to that one."""
+    comes while the run is at work elsewhere raises JobBusy, and its task retries later."""
     with job_running("code_run_execute", run_id) as mine:
         if not mine:
-            logger.info("code_run.running_elsewhere", extra={"run_id": run_id})
-            return CodeRun.objects.filter(pk=run_id).first()
+            raise JobBusy(f"code_run_execute {run_id} is running in another worker.")
         return _code_run_execute(run_id)
 
 

@@ -541,16 +541,20 @@ def _held_elsewhere(lock: str) -> Iterator[None]:
     with psycopg.connect(**params, autocommit=True) as other:
         other.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", [lock])
         yield
+        # Let go before closing: a closed connection's locks go only once its backend exits.
+        other.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", [lock])
 
 
 @pytest.mark.postgres
 @pytest.mark.django_db
-def test_a_delivery_that_finds_its_job_at_work_elsewhere_leaves_it_alone(mocker) -> None:
+def test_a_delivery_that_finds_its_job_at_work_elsewhere_retries_later(mocker) -> None:
     """A resend (by the sweeper or the broker) of a job another worker is running does not run
-    it a second time alongside; once that worker is gone (its lock with its connection), the
-    next delivery runs it."""
+    it a second time alongside: it raises JobBusy, which its task retries later; once the other
+    worker lets go (or dies, and its lock with its connection), the next delivery runs it."""
+    from common.jobs import JobBusy
     from evaluations.services import aggregation as aggregation_services
     from evaluations.services import aggregation_run, code_run_execute
+    from evaluations.tasks import aggregation_run_task, code_run_execute_task
 
     project = project_with_tasks(1)
     assignment = assignment_next(project_id=project.pk, user=worker(project))
@@ -565,10 +569,16 @@ def test_a_delivery_that_finds_its_job_at_work_elsewhere_leaves_it_alone(mocker)
         _held_elsewhere(f"aggregation_run:{run.pk}"),
         _held_elsewhere(f"code_run_execute:{code.pk}"),
     ):
-        assert aggregation_run(run_id=run.pk).status == "queued"
-        assert code_run_execute(run_id=code.pk).status == "queued"
+        with pytest.raises(JobBusy):
+            aggregation_run(run_id=run.pk)
+        with pytest.raises(JobBusy):
+            code_run_execute(run_id=code.pk)
+    assert AggregationRun.objects.get(pk=run.pk).status == "queued"
+    assert CodeRun.objects.get(pk=code.pk).status == "queued"
     assert aggregate.call_count == 0
     assert sandbox.call_count == 0
+    assert aggregation_run_task.autoretry_for == code_run_execute_task.autoretry_for
+    assert JobBusy in aggregation_run_task.autoretry_for
 
     assert aggregation_run(run_id=run.pk).status == "done"
     assert code_run_execute(run_id=code.pk).status == "done"
