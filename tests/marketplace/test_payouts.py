@@ -122,6 +122,32 @@ def test_a_build_stopped_halfway_resumes_without_doubling(monkeypatch, settings)
     assert ledger_reconcile() == []
 
 
+def test_a_chunk_whose_links_miss_an_entry_is_refused_and_rolled_back(monkeypatch):
+    """The build's guard: a payout is exactly the entries it links. Links that leave out an
+    entry summed into a payout (here the link statement is made to skip the small ones) refuse
+    the chunk, naming the payout, and nothing of it stays."""
+    from marketplace.services.payouts import build
+
+    person = earner()
+    earn(person, "20.00")
+    earn(person, "5.00")
+    period = closed_period()
+    skipping = build.LINK_SQL.replace(
+        "ON CONFLICT DO NOTHING", "AND c.amount > 10 ON CONFLICT DO NOTHING"
+    )
+    assert skipping != build.LINK_SQL
+    monkeypatch.setattr(build, "LINK_SQL", skipping)
+
+    with pytest.raises(
+        RuntimeError, match=r"Linked 1 entries where 2 were summed; payouts \[\d+\]"
+    ):
+        batch_build(period_id=period.pk)
+    batch = PayoutBatch.objects.get(period=period)
+    assert (batch.state, batch.cursor) == (PayoutBatch.State.BUILDING, 0)
+    assert not Payout.objects.exists()
+    assert not PayoutItem.objects.exists()
+
+
 def test_an_open_period_and_an_unbuilt_earlier_one_are_refused():
     now = timezone.now()
     open_period = PayPeriod.objects.create(
