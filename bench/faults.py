@@ -407,7 +407,7 @@ def main() -> int:
         ),
         kind_run(
             "aggregation",
-            lambda: fault_jobs.aggregation_work(6, tasks=20),
+            lambda: fault_jobs.aggregation_work(12, tasks=60),
             fault_jobs.aggregation_check,
             aggregation_run_task,
             options.kills,
