@@ -82,6 +82,19 @@ def earning_write(
     return entry, True
 
 
+SESSION_KEY = "session:"  # + the session's id: the idempotency key of its earning
+
+
+def session_pay(session: WorkSession) -> tuple[Decimal, Decimal]:
+    """A closed session's exact hours and its amount in cents: exact to the microsecond,
+    rounded once, at the rate and multiplier the session started with."""
+    assert session.ended_at is not None
+    exact_hours = Decimal(
+        (session.ended_at - session.started_at) // timedelta(microseconds=1)
+    ) / Decimal(3_600_000_000)
+    return exact_hours, quantize(exact_hours * session.rate * session.multiplier)
+
+
 def earning_from_session(*, session_id: int) -> EarningEntry | None:
     """Turn a closed hourly session into a pending earning, once per session.
 
@@ -91,17 +104,14 @@ def earning_from_session(*, session_id: int) -> EarningEntry | None:
     session = WorkSession.objects.select_related("project", "user").filter(pk=session_id).first()
     if session is None or session.ended_at is None or session.pay_model != "hourly":
         return None
-    # Exact to the microsecond, rounded once: hours are shown to 4 places, money to cents.
-    exact_hours = Decimal(
-        (session.ended_at - session.started_at) // timedelta(microseconds=1)
-    ) / Decimal(3_600_000_000)
+    # Hours are shown to 4 places, money to cents.
+    exact_hours, amount = session_pay(session)
     hours = exact_hours.quantize(HOURS)
-    amount = quantize(exact_hours * session.rate * session.multiplier)
     if amount <= 0:
         logger.info("earning.session_too_short", extra={"session_id": session.pk})
         return None
     entry, _created = earning_write(
-        idempotency_key=f"session:{session.pk}",
+        idempotency_key=f"{SESSION_KEY}{session.pk}",
         contributor=session.user,
         project=session.project,
         kind=EarningEntry.Kind.TIME,

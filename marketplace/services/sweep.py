@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from decimal import Decimal
 
 from django.conf import settings
 from django.db.models import CharField, Exists, OuterRef, Value
@@ -19,18 +18,10 @@ from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
 from common.jobs import job_stuck_seconds, jobs_requeue
-from common.money import quantize
 from marketplace.models import EarningEntry, Payout, PayoutAudit, Project, WorkSession
+from marketplace.services.ledger import SESSION_KEY, session_pay
 
 logger = logging.getLogger(__name__)
-
-
-def _earns(session: WorkSession) -> bool:
-    """Whether the session is worth a cent (earning_from_session writes nothing otherwise)."""
-    assert session.ended_at is not None
-    microseconds = (session.ended_at - session.started_at) // timedelta(microseconds=1)
-    hours = Decimal(microseconds) / Decimal(3_600_000_000)
-    return quantize(hours * session.rate * session.multiplier) > 0
 
 
 def marketplace_jobs_sweep() -> dict[str, int]:
@@ -46,7 +37,7 @@ def marketplace_jobs_sweep() -> dict[str, int]:
     seconds = job_stuck_seconds(earning_from_session_task)
     before = now - timedelta(seconds=seconds)
     earned = EarningEntry.objects.filter(
-        idempotency_key=Concat(Value("session:"), Cast(OuterRef("pk"), CharField()))
+        idempotency_key=Concat(Value(SESSION_KEY), Cast(OuterRef("pk"), CharField()))
     )
     sessions = (
         WorkSession.objects.filter(
@@ -59,7 +50,8 @@ def marketplace_jobs_sweep() -> dict[str, int]:
     sent = {
         "earning_from_session": jobs_requeue(
             earning_from_session_task,
-            [session.pk for session in sessions if _earns(session)],
+            # earning_from_session writes nothing for a session worth less than a cent
+            [session.pk for session in sessions if session_pay(session)[1] > 0],
             seconds=seconds,
         )
     }
