@@ -4,16 +4,23 @@ The claim locks one open task with SELECT … FOR UPDATE SKIP LOCKED, so simulta
 pass each other instead of queueing; the database keeps the rules even if the code did not:
 a unique (task, person) pair, one active task per person and project, and a check that a task
 is never filled past its overlap.
+
+This is the service's hot path, so it is kept to three statements on PostgreSQL: the token
+lookup (the API's), one query for the person's seat on the project with the project's form and
+settings, and the claim itself as one statement (lock, count the place, insert the assignment).
+On SQLite, the zero-setup default, the claim is the same steps through the ORM in a transaction.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 
-from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef, Subquery
+import orjson
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from common.errors import InvalidInput, NotFound
@@ -26,12 +33,18 @@ from evaluations.errors import (
     NotWorking,
     Paused,
 )
-from evaluations.models import Assignment, QualitySettings, Task
-from evaluations.selectors import form_current, settings_for
+from evaluations.models import (
+    Assignment,
+    EvaluationForm,
+    EvaluationSettings,
+    Task,
+)
+from evaluations.selectors import settings_for
 from marketplace.models import Membership, Project
 
 logger = logging.getLogger(__name__)
 _random = secrets.SystemRandom()
+ID_MAX = 2**63 - 1  # the largest id a bigint column holds
 ACTIVE_GAP = timedelta(minutes=2)  # longer pauses between signs of work do not count as work
 
 
@@ -79,82 +92,208 @@ def _check_caps(
             )
 
 
+# The claim as one statement (PostgreSQL): lock the best open task this person never had,
+# skipping locked ones, count the place taken and insert the assignment, with the responses in
+# an order of this person's own (against position bias; recorded). One statement is atomic on
+# its own: a unique key that refuses the insert undoes the count as well.
+_CLAIM_SQL = """
+WITH picked AS (
+    SELECT t.id FROM evaluations_task t
+    WHERE t.project_id = %(project)s AND t.filled < t.overlap AND {gold}
+      AND NOT EXISTS (
+          SELECT 1 FROM evaluations_assignment a
+          WHERE a.task_id = t.id AND a.contributor_id = %(user)s)
+    ORDER BY {order}
+    LIMIT 1
+    FOR UPDATE OF t SKIP LOCKED
+), taken AS (
+    UPDATE evaluations_task t SET filled = t.filled + 1 FROM picked WHERE t.id = picked.id
+    RETURNING t.*
+), made AS (
+    INSERT INTO evaluations_assignment (
+        task_id, project_id, contributor_id, status, leased_at, lease_expires_at, form_id,
+        response_order, draft, active_seconds, last_active_at, skip_reason)
+    SELECT taken.id, %(project)s, %(user)s, 'active', %(now)s, %(expires)s, %(form)s,
+        (SELECT COALESCE(jsonb_agg(r.value -> 'id' ORDER BY random()), '[]'::jsonb)
+         FROM jsonb_array_elements(taken.responses) AS r),
+        '{{}}'::jsonb, 0, %(now)s, ''
+    FROM taken
+    RETURNING id, response_order
+)
+SELECT taken.*, made.id AS claimed_id, made.response_order AS claimed_order FROM taken, made
+"""
+# The open queue in priority, then age; gold at random. Each matches its partial index.
+_CLAIM_OPEN_SQL = _CLAIM_SQL.format(gold="NOT t.is_gold", order="t.priority DESC, t.id")
+_CLAIM_GOLD_SQL = _CLAIM_SQL.format(gold="t.is_gold", order="random()")
+
+
+def _claim_postgres(
+    *, project_id: int, user: User, form: EvaluationForm, gold: bool, now: datetime, lease: int
+) -> Assignment | None:
+    """The claim in one statement; None when no task is open to this person."""
+    params = {
+        "project": project_id,
+        "user": user.pk,
+        "form": form.pk,
+        "now": now,
+        "expires": now + timedelta(minutes=lease),
+    }
+    claim = Task.objects.raw(_CLAIM_GOLD_SQL if gold else _CLAIM_OPEN_SQL, params)
+    # Alone, the statement needs no transaction; inside one (a caller's), a savepoint lets a
+    # refused claim (IntegrityError) leave that transaction usable.
+    with transaction.atomic() if connection.in_atomic_block else nullcontext():
+        found = list(claim)
+    if not found:
+        return None
+    task = found[0]
+    order = task.claimed_order
+    assignment = Assignment(
+        pk=task.claimed_id,
+        task=task,
+        project_id=project_id,
+        contributor=user,
+        status=Assignment.Status.ACTIVE,
+        leased_at=now,
+        lease_expires_at=params["expires"],
+        form=form,
+        response_order=orjson.loads(order) if isinstance(order, str | bytes) else order,
+        draft={},
+        active_seconds=0,
+        last_active_at=now,
+    )
+    assignment._state.adding = False
+    assignment._state.db = task._state.db
+    return assignment
+
+
+def _claim_orm(
+    *, project_id: int, user: User, form: EvaluationForm, gold: bool, now: datetime, lease: int
+) -> Assignment | None:
+    """The same claim as _claim_postgres, step by step in a transaction (SQLite)."""
+    with transaction.atomic():
+        pick = _gold_task_for_update if gold else _open_task_for_update
+        task = pick(project_id=project_id, user=user)
+        if task is None:
+            return None
+        order = [response["id"] for response in task.responses]
+        _random.shuffle(order)  # against position bias: per person, recorded
+        assignment = Assignment.objects.create(
+            task=task,
+            project_id=project_id,
+            contributor=user,
+            form=form,
+            leased_at=now,
+            lease_expires_at=now + timedelta(minutes=lease),
+            last_active_at=now,
+            response_order=order,
+        )
+        Task.objects.filter(pk=task.pk).update(filled=F("filled") + 1)
+    task.filled += 1
+    return assignment
+
+
+# The person's seat on a project, with the project's current form and settings, in one query
+# (the ORM's version of it cost more to build than to run).
+_SEAT_SQL = """
+SELECT f.*,
+    EXISTS (SELECT 1 FROM marketplace_membership m WHERE m.project_id = f.project_id
+            AND m.user_id = %(user)s AND m.left_at IS NULL) AS seat_member,
+    EXISTS (SELECT 1 FROM marketplace_membership m WHERE m.project_id = f.project_id
+            AND m.user_id = %(user)s AND m.left_at IS NULL
+            AND m.paused_at IS NOT NULL) AS seat_paused,
+    (SELECT a.id FROM evaluations_assignment a WHERE a.project_id = f.project_id
+            AND a.contributor_id = %(user)s AND a.status = %(active)s LIMIT 1) AS seat_current,
+    (SELECT q.gold_ratio FROM evaluations_qualitysettings q
+            WHERE q.project_id = f.project_id) AS seat_gold_ratio,
+    s.lease_minutes AS seat_lease_minutes,
+    s.daily_cap AS seat_daily_cap,
+    s.project_cap AS seat_project_cap
+FROM evaluations_evaluationform f
+LEFT JOIN evaluations_evaluationsettings s ON s.project_id = f.project_id
+WHERE f.project_id = %(project)s
+ORDER BY f.version DESC
+LIMIT 1
+"""
+
+
+def _seat(*, project_id: int, user: User) -> EvaluationForm | None:
+    """The project's current form, with all that a claim needs to know of the person and the
+    project (seat_*): are they working on it (and not paused), which task are they on already,
+    how much gold is mixed in, the lease and the caps. One query. None when the project does not
+    exist or has no form yet."""
+    if not 0 < project_id <= ID_MAX:
+        return None  # no such row; the ORM's refusal then says so (raw SQL would overflow)
+    params = {"project": project_id, "user": user.pk, "active": Assignment.Status.ACTIVE}
+    found = list(EvaluationForm.objects.raw(_SEAT_SQL, params))
+    return found[0] if found else None
+
+
+def _no_seat(*, project_id: int, user: User) -> None:
+    """Why a project without a form gives this person nothing: it does not exist, they are not
+    working on it, they paused, or it has no form yet (in that order)."""
+    member = Membership.objects.filter(project=OuterRef("pk"), user=user, left_at__isnull=True)
+    seat = (
+        Project.objects.filter(pk=project_id)
+        .annotate(member=Exists(member), paused=Exists(member.filter(paused_at__isnull=False)))
+        .values_list("member", "paused")
+        .first()
+    )
+    if seat is None:
+        raise NotFound(f"Project {project_id} does not exist.")
+    is_member, paused = seat
+    if not is_member:
+        raise NotWorking()
+    if paused:
+        raise Paused()
+    raise NoForm()
+
+
 def assignment_next(*, project_id: int, user: User) -> Assignment:
     """Give the person their next task on a project, or the one they are already on.
 
     Priority first, then oldest. The lease expires after the project's lease time.
     """
-    # One query answers: does the project exist, is the person working on it (and not paused),
-    # which task are they on already, and how much gold is mixed in.
-    active = Assignment.objects.filter(
-        project=OuterRef("pk"), contributor=user, status=Assignment.Status.ACTIVE
-    )
-    member = Membership.objects.filter(project=OuterRef("pk"), user=user, left_at__isnull=True)
-    gold = QualitySettings.objects.filter(project=OuterRef("pk"))
-    seat = (
-        Project.objects.filter(pk=project_id)
-        .annotate(
-            member=Exists(member),
-            paused=Exists(member.filter(paused_at__isnull=False)),
-            current=Subquery(active.values("pk")[:1]),
-            gold_ratio=Subquery(gold.values("gold_ratio")[:1]),
-        )
-        .values_list("member", "paused", "current", "gold_ratio")
-        .first()
-    )
-    if seat is None:
-        raise NotFound(f"Project {project_id} does not exist.")
-    is_member, paused, current_id, gold_ratio = seat
-    if current_id is not None:
-        return Assignment.objects.select_related("task", "form").get(pk=current_id)
-    if not is_member:
-        raise NotWorking()
-    if paused:
-        raise Paused()
-    form = form_current(project=project_id)
+    form = _seat(project_id=project_id, user=user)
     if form is None:
-        raise NoForm()
-    options = settings_for(project=project_id)
-    if options.daily_cap is not None or options.project_cap is not None:
+        _no_seat(project_id=project_id, user=user)
+    if form.seat_current is not None:
+        return Assignment.objects.select_related("task", "form").get(pk=form.seat_current)
+    if not form.seat_member:
+        raise NotWorking()
+    if form.seat_paused:
+        raise Paused()
+    lease = form.seat_lease_minutes or EvaluationSettings(project_id=project_id).lease_minutes
+    if form.seat_daily_cap is not None or form.seat_project_cap is not None:
         _check_caps(
             project_id=project_id,
             user=user,
-            daily_cap=options.daily_cap,
-            project_cap=options.project_cap,
+            daily_cap=form.seat_daily_cap,
+            project_cap=form.seat_project_cap,
         )
+    claim = _claim_postgres if connection.vendor == "postgresql" else _claim_orm
+    now = timezone.now()
     try:
-        with transaction.atomic():
-            task = None
-            if gold_ratio and _random.random() < gold_ratio:
-                task = _gold_task_for_update(project_id=project_id, user=user)
-            if task is None:
-                task = _open_task_for_update(project_id=project_id, user=user)
-            if task is None:
-                raise NoTaskAvailable()
-            order = [response["id"] for response in task.responses]
-            _random.shuffle(order)  # against position bias: per person, recorded
-            now = timezone.now()
-            assignment = Assignment.objects.create(
-                task=task,
-                project_id=project_id,
-                contributor=user,
-                form=form,
-                leased_at=now,
-                lease_expires_at=now + timedelta(minutes=options.lease_minutes),
-                last_active_at=now,
-                response_order=order,
+        assignment = None
+        if form.seat_gold_ratio and _random.random() < form.seat_gold_ratio:
+            assignment = claim(
+                project_id=project_id, user=user, form=form, gold=True, now=now, lease=lease
             )
-            Task.objects.filter(pk=task.pk).update(filled=F("filled") + 1)
+        if assignment is None:
+            assignment = claim(
+                project_id=project_id, user=user, form=form, gold=False, now=now, lease=lease
+            )
     except IntegrityError as error:
         # Two claims of one person raced: the other one won; hand back what it got.
-        current = Assignment.objects.filter(
-            project_id=project_id, contributor=user, status=Assignment.Status.ACTIVE
-        ).first()
+        current = (
+            Assignment.objects.select_related("task", "form")
+            .filter(project_id=project_id, contributor=user, status=Assignment.Status.ACTIVE)
+            .first()
+        )
         if current is None:
             raise NoTaskAvailable() from error
         return current
-    task.filled += 1
-    assignment.task = task
+    if assignment is None:
+        raise NoTaskAvailable()
     return assignment
 
 

@@ -3,7 +3,9 @@
 import pytest
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
+from rest_framework.test import APIRequestFactory
 
+from common.api.authentication import TokenAuthentication
 from contributors.models import ContributorProfile, User
 from tests.conftest import api_for
 from tests.contributors.factories import PASSWORD, ContributorFactory
@@ -300,3 +302,32 @@ def test_schema_and_docs_are_served_without_a_cdn(client) -> None:
     html = docs.content.decode()
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/" in html
     assert "cdn" not in html.lower()
+
+
+def test_a_token_authenticates_its_owner_in_one_query(
+    api_client, django_assert_num_queries
+) -> None:
+    """The API's token lookup (common.api.authentication) answers as DRF's: the owner for a
+    known key, 401 for an unknown one or an inactive owner."""
+    user = ContributorFactory(status="active")
+    token = Token.objects.create(user=user)
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    request = APIRequestFactory().get("/", HTTP_AUTHORIZATION=f"Token {token.key}")
+    with django_assert_num_queries(1):
+        found, auth = TokenAuthentication().authenticate(request)
+    assert (found.pk, found.email, auth.key, auth.user_id) == (
+        user.pk,
+        user.email,
+        token.key,
+        user.pk,
+    )
+    assert api_client.get(reverse("me")).json()["email"] == user.email
+
+    api_client.credentials(HTTP_AUTHORIZATION="Token " + "0" * 40)
+    refused = api_client.get(reverse("me"))
+    assert (refused.status_code, refused.json()["detail"]) == (401, "Invalid token.")
+
+    type(user).objects.filter(pk=user.pk).update(is_active=False)
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    refused = api_client.get(reverse("me"))
+    assert (refused.status_code, refused.json()["detail"]) == (401, "User inactive or deleted.")
