@@ -17,12 +17,12 @@ import io
 import statistics
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from itertools import islice
 from typing import Any
 
 import orjson
-from django.db.models import Prefetch
 
-from evaluations.models import Submission, Task
+from evaluations.models import AggregateResult, CodeRun, EvaluationForm, Submission, Task
 from evaluations.selectors import form_schema
 from marketplace.models import Project
 
@@ -42,66 +42,118 @@ def csv_safe(value: Any) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
-def _tasks(project: Project, *, aggregates: bool = False, runs: bool = False) -> Iterator[Task]:
-    """The project's tasks in id order with their accepted submissions (and, when asked, the
-    submissions' code runs and the tasks' aggregated results), a chunk at a time."""
-    accepted = Submission.objects.filter(status=Submission.Status.ACCEPTED).order_by("pk")
-    if runs:
-        accepted = accepted.select_related("form", "assignment").prefetch_related(
-            "assignment__code_runs"
-        )
-    else:
-        accepted = accepted.select_related("form")
-    tasks = (
+def _task_chunks(project: Project, *fields: str) -> Iterator[list[tuple[Any, ...]]]:
+    """The project's tasks in id order as plain tuples (the id, then `fields`), CHUNK at a time.
+
+    One server-side cursor, read CHUNK rows at a time. Not keyset paging (id > the last one,
+    LIMIT CHUNK): with no index on (project, id) the planner may read all of the project's
+    remaining tasks for each page."""
+    rows = (
         Task.objects.filter(project=project)
         .order_by("pk")
-        .prefetch_related(Prefetch("submissions", queryset=accepted))
+        .values_list("pk", *fields)
+        .iterator(chunk_size=CHUNK)
     )
-    if aggregates:
-        tasks = tasks.prefetch_related("aggregates")
-    yield from tasks.iterator(chunk_size=CHUNK)
+    while chunk := list(islice(rows, CHUNK)):
+        yield chunk
+
+
+def _chunks(
+    project: Project, task_fields: tuple[str, ...], submission_fields: tuple[str, ...]
+) -> Iterator[tuple[list[tuple[Any, ...]], dict[int, list[tuple[Any, ...]]]]]:
+    """The project's tasks in id order, a chunk at a time, each chunk with its tasks' accepted
+    submissions in id order by task id: plain tuples, the id first, then the fields asked for.
+
+    Two queries a chunk. Plain values rather than model instances, which cost most of an
+    export's time (a task's and a submission's every JSON field decoded, the form's schema
+    with each submission)."""
+    for tasks in _task_chunks(project, *task_fields):
+        by_task: dict[int, list[tuple[Any, ...]]] = {}
+        accepted = (
+            Submission.objects.filter(
+                task_id__in=[task[0] for task in tasks], status=Submission.Status.ACCEPTED
+            )
+            .order_by("pk")
+            .values_list("task_id", "pk", *submission_fields)
+        )
+        for task_id, *submission in accepted:
+            by_task.setdefault(task_id, []).append(tuple(submission))
+        yield tasks, by_task
 
 
 class _Forms(dict):
-    """The parsed schema of each form version met in one export, parsed once."""
+    """The parsed schema of each form version met in one export, read and parsed once."""
 
-    def of(self, submission: Submission) -> Any:
-        found = self.get(submission.form_id)
+    def of(self, form_id: int) -> Any:
+        found = self.get(form_id)
         if found is None:
-            found = self[submission.form_id] = form_schema(submission.form)
+            found = self[form_id] = form_schema(EvaluationForm.objects.get(pk=form_id))
         return found
 
 
-def _texts(task: Task) -> dict[str, str]:
-    return {response["id"]: response["text"] for response in task.responses}
+def _texts(responses: list[dict[str, Any]]) -> dict[str, str]:
+    return {response["id"]: response["text"] for response in responses}
 
 
 def raw_rows(project: Project) -> Iterator[dict[str, Any]]:
-    for task in _tasks(project, runs=True):
-        yield {
-            "task_id": task.pk,
-            "external_id": task.external_id,
-            "prompt": task.prompt,
-            "responses": task.responses,
-            "metadata": task.metadata,
-            "submissions": [
-                {
-                    "submission_id": s.pk,
-                    "contributor": s.contributor_id,
-                    "form_version": s.form.version,
-                    "answers": s.answers,
-                    "response_order": s.response_order,
-                    "prelabel_usage": s.prelabel_usage,
-                    "active_seconds": s.active_seconds,
-                    "code_runs": [
-                        {"source": run.source, "passed": run.passed}
-                        for run in s.assignment.code_runs.all()
-                    ],
-                    "created_at": s.created_at.isoformat(),
-                }
-                for s in task.submissions.all()
-            ],
-        }
+    """Every task with its accepted submissions and their code runs; three queries a chunk."""
+    chunks = _chunks(
+        project,
+        ("external_id", "prompt", "responses", "metadata"),
+        (
+            "contributor_id",
+            "form__version",
+            "answers",
+            "response_order",
+            "prelabel_usage",
+            "active_seconds",
+            "created_at",
+            "assignment_id",
+        ),
+    )
+    for tasks, submissions in chunks:
+        runs: dict[int, list[dict[str, Any]]] = {}
+        assignment_ids = [s[-1] for of_task in submissions.values() for s in of_task]
+        if assignment_ids:
+            # Newest first: CodeRun's Meta ordering, which the prefetch of code_runs followed.
+            for assignment_id, source, passed in (
+                CodeRun.objects.filter(assignment_id__in=assignment_ids)
+                .order_by("-created_at")
+                .values_list("assignment_id", "source", "passed")
+            ):
+                runs.setdefault(assignment_id, []).append({"source": source, "passed": passed})
+        for task_id, external_id, prompt, responses, metadata in tasks:
+            yield {
+                "task_id": task_id,
+                "external_id": external_id,
+                "prompt": prompt,
+                "responses": responses,
+                "metadata": metadata,
+                "submissions": [
+                    {
+                        "submission_id": submission_id,
+                        "contributor": contributor,
+                        "form_version": form_version,
+                        "answers": answers,
+                        "response_order": response_order,
+                        "prelabel_usage": prelabel_usage,
+                        "active_seconds": active_seconds,
+                        "code_runs": runs.get(assignment_id, []),
+                        "created_at": created_at.isoformat(),
+                    }
+                    for (
+                        submission_id,
+                        contributor,
+                        form_version,
+                        answers,
+                        response_order,
+                        prelabel_usage,
+                        active_seconds,
+                        created_at,
+                        assignment_id,
+                    ) in submissions.get(task_id, ())
+                ],
+            }
 
 
 def _majority(values: list[Any]) -> Any:
@@ -117,91 +169,97 @@ def results_rows(project: Project) -> Iterator[dict[str, Any]]:
     aggregation job's stored results by method (majority, Dawid–Skene with its posterior,
     mean/median/spread) when it has run."""
     forms = _Forms()
-    for task in _tasks(project, aggregates=True):
-        submissions = list(task.submissions.all())
-        result: dict[str, Any] = {}
-        for submission in submissions[:1]:
-            form = forms.of(submission)
-            for question in form.questions:
-                given = [
-                    s.answers[question.name] for s in submissions if question.name in s.answers
-                ]
-                if not given:
-                    continue
-                if question.type == "rating" and question.per_response:
-                    result[question.name] = {
-                        rid: round(statistics.fmean(g[rid] for g in given if rid in g), 4)
-                        for rid in _texts(task)
-                        if any(rid in g for g in given)
-                    }
-                elif question.type == "rating":
-                    result[question.name] = round(statistics.fmean(given), 4)
-                elif question.type == "preference":
-                    result[question.name] = _majority([g["choice"] for g in given])
-                elif question.type in ("single_label", "multi_label", "ranking"):
-                    result[question.name] = _majority(given)
-                else:
-                    result[question.name] = given
-        aggregated: dict[str, dict[str, Any]] = {}
-        for row in task.aggregates.all():
-            aggregated.setdefault(row.question, {})[row.method] = {
-                "value": row.value,
-                "confidence": row.confidence,
-                "n": row.n,
+    for tasks, by_task in _chunks(project, ("external_id", "responses"), ("form_id", "answers")):
+        aggregates: dict[int, list[tuple[Any, ...]]] = {}
+        # No order asked for, as the prefetch of task.aggregates asked for none.
+        for task_id, *row in AggregateResult.objects.filter(
+            task_id__in=[task[0] for task in tasks]
+        ).values_list("task_id", "question", "method", "value", "confidence", "n"):
+            aggregates.setdefault(task_id, []).append(tuple(row))
+        for task_id, external_id, responses in tasks:
+            submissions = by_task.get(task_id, [])
+            given_answers = [answers for _, _, answers in submissions]
+            result: dict[str, Any] = {}
+            for _, form_id, _ in submissions[:1]:
+                for question in forms.of(form_id).questions:
+                    given = [a[question.name] for a in given_answers if question.name in a]
+                    if not given:
+                        continue
+                    if question.type == "rating" and question.per_response:
+                        result[question.name] = {
+                            rid: round(statistics.fmean(g[rid] for g in given if rid in g), 4)
+                            for rid in _texts(responses)
+                            if any(rid in g for g in given)
+                        }
+                    elif question.type == "rating":
+                        result[question.name] = round(statistics.fmean(given), 4)
+                    elif question.type == "preference":
+                        result[question.name] = _majority([g["choice"] for g in given])
+                    elif question.type in ("single_label", "multi_label", "ranking"):
+                        result[question.name] = _majority(given)
+                    else:
+                        result[question.name] = given
+            aggregated: dict[str, dict[str, Any]] = {}
+            for question_name, method, value, confidence, n in aggregates.get(task_id, ()):
+                aggregated.setdefault(question_name, {})[method] = {
+                    "value": value,
+                    "confidence": confidence,
+                    "n": n,
+                }
+            yield {
+                "task_id": task_id,
+                "external_id": external_id,
+                "submissions": len(submissions),
+                "result": result,
+                "aggregates": aggregated,
             }
-        yield {
-            "task_id": task.pk,
-            "external_id": task.external_id,
-            "submissions": len(submissions),
-            "result": result,
-            "aggregates": aggregated,
-        }
 
 
 def preference_rows(project: Project) -> Iterator[dict[str, Any]]:
     forms = _Forms()
-    for task in _tasks(project):
-        texts = _texts(task)
-        for submission in task.submissions.all():
-            form = forms.of(submission)
-            for question in form.questions:
-                answer = submission.answers.get(question.name)
-                if question.type == "preference" and answer and answer.get("choice") in texts:
-                    chosen = answer["choice"]
-                    for other in texts:
-                        if other != chosen:
-                            yield {
-                                "prompt": task.prompt,
-                                "chosen": texts[chosen],
-                                "rejected": texts[other],
-                                "task_id": task.pk,
-                                "submission_id": submission.pk,
-                            }
-                elif question.type == "ranking" and answer:
-                    for better_index, better in enumerate(answer):
-                        for worse in answer[better_index + 1 :]:
-                            yield {
-                                "prompt": task.prompt,
-                                "chosen": texts[better],
-                                "rejected": texts[worse],
-                                "task_id": task.pk,
-                                "submission_id": submission.pk,
-                            }
+    for tasks, by_task in _chunks(project, ("prompt", "responses"), ("form_id", "answers")):
+        for task_id, prompt, responses in tasks:
+            texts = _texts(responses)
+            for submission_id, form_id, answers in by_task.get(task_id, ()):
+                for question in forms.of(form_id).questions:
+                    answer = answers.get(question.name)
+                    if question.type == "preference" and answer and answer.get("choice") in texts:
+                        chosen = answer["choice"]
+                        for other in texts:
+                            if other != chosen:
+                                yield {
+                                    "prompt": prompt,
+                                    "chosen": texts[chosen],
+                                    "rejected": texts[other],
+                                    "task_id": task_id,
+                                    "submission_id": submission_id,
+                                }
+                    elif question.type == "ranking" and answer:
+                        for better_index, better in enumerate(answer):
+                            for worse in answer[better_index + 1 :]:
+                                yield {
+                                    "prompt": prompt,
+                                    "chosen": texts[better],
+                                    "rejected": texts[worse],
+                                    "task_id": task_id,
+                                    "submission_id": submission_id,
+                                }
 
 
 def rewrite_rows(project: Project) -> Iterator[dict[str, Any]]:
     forms = _Forms()
-    for task in _tasks(project):
-        for submission in task.submissions.all():
-            for question in forms.of(submission).questions:
-                text = submission.answers.get(question.name)
-                if question.type == "free_text" and question.role == "rewrite" and text:
-                    yield {
-                        "prompt": task.prompt,
-                        "completion": text,
-                        "task_id": task.pk,
-                        "submission_id": submission.pk,
-                    }
+    for tasks, by_task in _chunks(project, ("prompt",), ("form_id", "answers")):
+        for task_id, prompt in tasks:
+            for submission_id, form_id, answers in by_task.get(task_id, ()):
+                for question in forms.of(form_id).questions:
+                    text = answers.get(question.name)
+                    if question.type == "free_text" and question.role == "rewrite" and text:
+                        yield {
+                            "prompt": prompt,
+                            "completion": text,
+                            "task_id": task_id,
+                            "submission_id": submission_id,
+                        }
 
 
 ROWS = {

@@ -2,10 +2,12 @@
 
 import csv
 import io
+from datetime import UTC, datetime
 
 import orjson
 import pytest
 
+from evaluations.models import CodeRun, Submission
 from evaluations.services import (
     aggregation_request,
     aggregation_run,
@@ -13,6 +15,7 @@ from evaluations.services import (
     export_stream,
     submission_submit,
 )
+from evaluations.services import export as export_module
 from tests.evaluations.helpers import FORM, project_with_tasks, worker
 
 pytestmark = pytest.mark.django_db
@@ -126,3 +129,149 @@ def test_csv_exports_read_back_and_neutralise_formulas() -> None:
     assert (len(preferences), preferences[0]["chosen"]) == (4, "Answer A to 0")
     raw = csv_rows(project, "raw")
     assert orjson.loads(raw[0]["responses"])[0]["id"] == "a"
+
+
+SUBMISSION_KEYS = [
+    "submission_id",
+    "contributor",
+    "form_version",
+    "answers",
+    "response_order",
+    "prelabel_usage",
+    "active_seconds",
+    "code_runs",
+    "created_at",
+]
+
+
+def test_raw_row_holds_the_accepted_submissions_in_order_with_their_code_runs() -> None:
+    project = project_with_tasks(1, overlap=3)
+    first, left_out, last = [
+        submission_submit(
+            assignment_id=assignment_next(project_id=project.pk, user=person).pk,
+            user=person,
+            answers={
+                "helpfulness": {"a": 6, "b": 2 + n},
+                "better": {"choice": "a", "strength": 2},
+                "rationale": "A answers the question that was asked.",
+            },
+        )
+        for n, person in enumerate([worker(project), worker(project), worker(project)])
+    ]
+    Submission.objects.filter(pk=first.pk).update(
+        response_order=["b", "a"],
+        active_seconds=42,
+        created_at=datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC),
+    )
+    Submission.objects.filter(pk=left_out.pk).update(status=Submission.Status.REJECTED)
+    Submission.objects.filter(pk=last.pk).update(
+        response_order=["a", "b"], active_seconds=7, created_at=datetime(2026, 1, 3, tzinfo=UTC)
+    )
+    for assignment_id, source, passed, day in [
+        (first.assignment_id, "a", True, 1),
+        (first.assignment_id, "own", False, 2),
+        (left_out.assignment_id, "b", None, 1),
+    ]:
+        CodeRun.objects.create(
+            assignment_id=assignment_id,
+            code="print(1)",
+            source=source,
+            passed=passed,
+            created_at=datetime(2026, 1, day, tzinfo=UTC),
+        )
+
+    (row,) = jsonl_rows(project, "raw")
+
+    assert row == {
+        "task_id": first.task_id,
+        "external_id": "t0",
+        "prompt": "Question number 0?",
+        "responses": [
+            {"id": "a", "text": "Answer A to 0", "model": "m1"},
+            {"id": "b", "text": "Answer B to 0", "model": "m2"},
+        ],
+        "metadata": {},
+        "submissions": [
+            {
+                "submission_id": first.pk,
+                "contributor": first.contributor_id,
+                "form_version": 1,
+                "answers": {
+                    "helpfulness": {"a": 6, "b": 2},
+                    "better": {"choice": "a", "strength": 2},
+                    "rationale": "A answers the question that was asked.",
+                },
+                "response_order": ["b", "a"],
+                "prelabel_usage": {},
+                "active_seconds": 42,
+                "code_runs": [
+                    {"source": "own", "passed": False},
+                    {"source": "a", "passed": True},
+                ],
+                "created_at": "2026-01-02T03:04:05.678901+00:00",
+            },
+            {
+                "submission_id": last.pk,
+                "contributor": last.contributor_id,
+                "form_version": 1,
+                "answers": {
+                    "helpfulness": {"a": 6, "b": 4},
+                    "better": {"choice": "a", "strength": 2},
+                    "rationale": "A answers the question that was asked.",
+                },
+                "response_order": ["a", "b"],
+                "prelabel_usage": {},
+                "active_seconds": 7,
+                "code_runs": [],
+                "created_at": "2026-01-03T00:00:00+00:00",
+            },
+        ],
+    }
+    # The keys' order too (within answers and the like it is the database's: jsonb sorts them).
+    assert [
+        list(row),
+        *map(list, row["submissions"]),
+        list(row["submissions"][0]["code_runs"][0]),
+    ] == [
+        ["task_id", "external_id", "prompt", "responses", "metadata", "submissions"],
+        *[SUBMISSION_KEYS] * 2,
+        ["source", "passed"],
+    ]
+
+
+def test_raw_csv_carries_the_same_submissions_as_the_jsonl() -> None:
+    project = worked_project()
+    submissions = [row["submissions"] for row in jsonl_rows(project, "raw")]
+    assert [orjson.loads(row["submissions"]) for row in csv_rows(project, "raw")] == submissions
+
+
+@pytest.mark.parametrize(
+    ("kind", "per_chunk", "once"),
+    [
+        ("raw", 2, 0),  # submissions, their code runs
+        ("results", 2, 1),  # submissions, aggregates; the form
+        ("preferences", 1, 1),  # submissions; the form
+        ("rewrites", 1, 1),
+    ],
+)
+def test_exports_read_a_fixed_number_of_queries_per_chunk(
+    kind, per_chunk, once, monkeypatch, django_assert_num_queries
+) -> None:
+    project = project_with_tasks(5, form=REWRITE_FORM)
+    person = worker(project)
+    for _ in range(5):
+        assignment = assignment_next(project_id=project.pk, user=person)
+        answers = {
+            "helpfulness": {"a": 6, "b": 3},
+            "better": {"choice": "a", "strength": 2},
+            "rationale": "A answers the question that was asked.",
+            "rewrite": "A better answer.",
+        }
+        submission_submit(assignment_id=assignment.pk, user=person, answers=answers)
+    monkeypatch.setattr(export_module, "CHUNK", 2)
+
+    # The tasks' cursor, then 3 chunks of 2, 2 and 1 tasks.
+    with django_assert_num_queries(1 + 3 * per_chunk + once):
+        data = b"".join(export_stream(project=project, kind=kind, fmt="jsonl"))
+
+    assert data.count(b"\n") == 5
