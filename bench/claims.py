@@ -340,6 +340,33 @@ class ApiWorker(Worker):
         self.connection.close()
 
 
+class FloorWorker(ApiWorker):
+    """The stack's floor: a cycle of two authenticated API reads of one row (one's own
+    assignment, GET /api/v1/assignments/<id>/) and no work: what the HTTP server, Django, DRF's
+    token lookup and one query cost before any of the service's logic."""
+
+    def __init__(self, *, port: int, project_id: int, token: str) -> None:
+        import orjson
+
+        super().__init__(port=port, project_id=project_id, token=token)
+        assignment = orjson.loads(self.post(self.next_path, b"", 200))
+        self.path = f"/api/v1/assignments/{assignment['id']}/"
+
+    def read(self) -> None:
+        self.connection.request("GET", self.path, headers=self.headers)
+        response = self.connection.getresponse()
+        data = response.read()
+        if response.status != 200:
+            raise RuntimeError(f"GET {self.path}: HTTP {response.status}: {data[:500]!r}")
+
+    def cycle(self) -> float:
+        started = time.perf_counter()
+        self.read()
+        first_seconds = time.perf_counter() - started
+        self.read()
+        return first_seconds
+
+
 class ServiceWorker(Worker):
     def __init__(self, *, project_id: int, user_id: int) -> None:
         from contributors.models import User

@@ -577,6 +577,12 @@ def measure_size(
             ),
         ),
         (
+            "ours floor",
+            lambda index, project: claims.FloorWorker(
+                port=port, project_id=project, token=people[index % len(people)][1]
+            ),
+        ),
+        (
             "label-studio",
             lambda index, project: labelstudio.Worker(
                 port=ls_default.port,
@@ -609,7 +615,11 @@ def measure_size(
         for level in options.levels:
             for round_number in range(options.rounds):
                 for name, make in systems:
-                    key = "label-studio" if name == "label-studio gunicorn" else name
+                    if name == "ours floor" and overlap != options.overlaps[0]:
+                        continue  # the floor does no work: the overlap does not change it
+                    key = {"label-studio gunicorn": "label-studio", "ours floor": "ours"}.get(
+                        name, name
+                    )
                     project = work[key][overlap]
                     start = first[name]
                     busy = claims.cpu_busy(0.5)
@@ -897,14 +907,15 @@ WHY = {
     ("import", "memory"): "Ours streams the file and COPYs in batches of 5,000 checked lines "
     "(evaluations.services.imports.BATCH), so its growth is a batch's, whatever the size; a "
     "smaller batch would lower it, at some cost in speed.",
-    ("export", "time"): "Ours is bound by the worker's own CPU, building a row per task from "
-    "Django objects (bench/export.py: 65 of 74 s of a 100,000-task export are the process's "
-    "CPU): each chunk of 1,000 tasks is read with its submissions, forms, assignments and code "
-    "runs as model instances. Building the rows from plain values (one joined cursor, JSON "
-    "assembled in SQL or from tuples) should fix it; not yet tried.",
-    ("export", "memory"): "Ours keeps one chunk of 1,000 tasks with their submissions as Django "
-    "objects (evaluations.services.export.CHUNK); the growth is per chunk, not per project, so "
-    "it stays flat with size; reading plain rows (values()) or a smaller chunk would lower it.",
+    ("export", "time"): "Ours is bound by the worker's own CPU: each chunk of 1,000 tasks is "
+    "read as plain values (tasks, their accepted submissions with the form version, code runs: "
+    "three queries) and each row is a dict serialised by orjson; decoding the JSON columns "
+    "(responses, answers) in psycopg and Django is most of what is left (bench/export.py: "
+    "about 21 CPU s of 24 s for 100,000 tasks). Letting PostgreSQL build each row's JSON text "
+    "would cut that, at the price of a second serialiser to keep byte-identical.",
+    ("export", "memory"): "Ours keeps one chunk of 1,000 tasks with their submissions as plain "
+    "values (evaluations.services.export.CHUNK); the growth is per chunk, not per project, so "
+    "it stays flat with size; a smaller chunk would lower it.",
     ("distribution", "time"): "",
 }
 
@@ -927,20 +938,39 @@ def shortfalls(record: dict[str, Any]) -> list[str]:
         if value is None or value >= GOAL_THROUGHPUT:
             continue
         cpu_ours, cpu_peer = ours.get("cpu_ms_per_cycle"), peer.get("cpu_ms_per_cycle")
-        found.append(
+        floor = next(
+            (
+                other["ours floor"]
+                for other in summary["distribution"]
+                if "ours floor" in other
+                and (other["tasks"], other["contributors"]) == (entry["tasks"], 32)
+            ),
+            None,
+        )
+        line = (
             f"Distribution at 32, overlap {entry['overlap']}: {fmt(value)}× Label Studio's "
             f"throughput, not {GOAL_THROUGHPUT}×. Both saturate the 2 cores, so throughput is "
             f"set by CPU per cycle: the whole machine spent {cpu_ours} ms per next + submit of "
             f"ours and {cpu_peer} ms per cycle of Label Studio's (client, server, PostgreSQL and "
-            "others' work together). 50× would need about "
-            f"{fmt(cpu_peer / GOAL_THROUGHPUT) if cpu_peer else '–'} ms per cycle; the bare SQL "
-            "claim of bench/claims.py costs about 0.5 ms and the services called in-process "
-            "about 22-30 ms, so the cost is in our services (assignment_next and "
-            "submission_submit: eligibility, lease, form and answer checks, quality checks) and "
-            "then the HTTP layer. A claim path of a few statements and a submit that defers its "
-            "checks to a worker would fix it; the claims goal (200 cycles/s at 32) is the same "
-            "shortfall."
+            f"others' work together); {GOAL_THROUGHPUT}× would need about "
+            f"{fmt(cpu_peer / GOAL_THROUGHPUT) if cpu_peer else '–'} ms per cycle of ours."
         )
+        if floor and floor["cycles_per_s"] and peer["cycles_per_s"]:
+            line += (
+                " Our floor, two authenticated reads of one row through the same gunicorn, "
+                "Django and DRF with none of the work, costs "
+                f"{floor['cpu_ms_per_cycle']} ms per cycle and runs at {floor['cycles_per_s']} "
+                f"cycles/s: {fmt(floor['cycles_per_s'] / peer['cycles_per_s'])}× Label Studio's "
+                "throughput with no work done. So on this machine no next + submit through "
+                "this stack (two HTTP requests, a Django process, PostgreSQL) reaches "
+                f"{GOAL_THROUGHPUT}×; the work's own share is the rest of the "
+                f"{cpu_ours} ms (seat and claim, answer and quality checks, the submission, the "
+                "rationale index and the pay entry: 3 statements for next, about 13 for submit). "
+                "What would close it: fewer requests per task (a next that hands out a few "
+                "tasks at once, a submit that also takes the next), or a server stack with a "
+                "fraction of Django's cost per request."
+            )
+        found.append(line)
     for kind, label in (("imports", "Import"), ("exports", "Export")):
         for entry in summary[kind]:
             value = entry["ratio_seconds"]
@@ -1014,16 +1044,23 @@ def write(record: dict[str, Any]) -> None:
             "| --- |",
         ]
         for entry in summary["distribution"]:
-            for system in ("ours", "label-studio", "label-studio gunicorn", "label-studio sqlite"):
+            for system in (
+                "ours",
+                "ours floor",
+                "label-studio",
+                "label-studio gunicorn",
+                "label-studio sqlite",
+            ):
                 if system not in entry:
                     continue
                 value = entry[system]
                 throughput = p99 = ""
-                if system != "ours":
+                if not system.startswith("ours"):
                     throughput = fmt(entry.get(f"ratio_throughput_{system}"))
                     p99 = fmt(entry.get(f"ratio_cycle_p99_{system}"))
                 names = {
                     "ours": "ours (gunicorn)",
+                    "ours floor": "ours, the floor: two authenticated reads, no work",
                     "label-studio": "Label Studio, default server",
                     "label-studio gunicorn": "Label Studio, gunicorn",
                     "label-studio sqlite": "Label Studio, SQLite",
