@@ -436,6 +436,7 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
             "levels": options.levels,
             "overlaps": options.overlaps,
             "rounds": options.rounds,
+            "export_rounds": options.export_rounds,
             "duration_s": options.duration,
             "warmup_s": options.warmup,
             "gunicorn_workers": options.workers,
@@ -674,7 +675,7 @@ def measure_size(
     assert found["task_count"] == size, found
     assert found["annotation_count"] == 3 * size, found
     work["ours"]["export"], work["label-studio"]["export"] = project, peer_project
-    for round_number in range(options.rounds):
+    for round_number in range(options.export_rounds):
         result = timed(our_pid, lambda project=project: our_export(port, staff_token, project))
         result["bytes"] = result.pop("outcome")
         record["exports"].append(
@@ -995,7 +996,13 @@ def write(record: dict[str, Any]) -> None:
         f"Label Studio {record['label_studio']} (its own venv)"
         + (f"; ours at {record['code']}" if record.get("code") else "")
         + f". Sizes: {sizes} tasks; "
-        f"{settings['rounds']} interleaved rounds (ours, then the peer), medians; "
+        f"{settings['rounds']} interleaved rounds (ours, then the peer), medians"
+        + (
+            f" ({settings['export_rounds']} of the exports)"
+            if settings.get("export_rounds", settings["rounds"]) != settings["rounds"]
+            else ""
+        )
+        + "; "
         f"distribution {settings['duration_s']:g} s measured per row after "
         f"{settings['warmup_s']:g} s of warm-up, overlaps "
         f"{', '.join(map(str, settings['overlaps']))}, contributors "
@@ -1010,6 +1017,15 @@ def write(record: dict[str, Any]) -> None:
         f"memory, above 1 for throughput. Took {record['seconds']:,} s.",
         "",
     ]
+    for run in record.get("earlier", []):
+        lines[0] += (
+            f" The figures of {', '.join(f'{size:,}' for size in run['sizes'])} tasks are those "
+            f"of an earlier run of this command, {run['date']}"
+            + (f", ours at {run['code']}" if run.get("code") else "")
+            + f", {run['rounds']} rounds ({run['export_rounds']} of the exports)"
+            + (f", which took {run['seconds']:,} s" if run.get("seconds") else "")
+            + "."
+        )
     summary = record["summary"]
     for kind, label in (("imports", "Import"), ("exports", "Export")):
         if not summary[kind]:
@@ -1204,6 +1220,14 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--levels", type=numbers, help="contributors, e.g. 1,8,32,64")
     parser.add_argument("--overlaps", type=numbers, default=list(OVERLAPS), help="e.g. 1,3")
     parser.add_argument("--rounds", type=int, default=ROUNDS, help="interleaved rounds")
+    parser.add_argument(
+        "--export-rounds", type=int, help="rounds of the exports (default: --rounds)"
+    )
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="keep the figures of the sizes not run now from bench/results/peers.json",
+    )
     parser.add_argument("--duration", type=float, help="measured seconds per distribution row")
     parser.add_argument("--warmup", type=float, help="seconds before measuring")
     parser.add_argument("--workers", type=int, default=WORKERS, help="gunicorn workers, both")
@@ -1234,9 +1258,37 @@ def arguments() -> argparse.Namespace:
         if getattr(options, key) is None:
             setattr(options, key, value)
     options.sizes = sorted(options.sizes)
+    if options.export_rounds is None:
+        options.export_rounds = options.rounds
     if max(options.levels) > CONTRIBUTORS:
         parser.error(f"at most {CONTRIBUTORS} contributors")
     return options
+
+
+def merge(record: dict[str, Any], earlier: dict[str, Any]) -> None:
+    """Keep an earlier run's figures of the sizes this run did not measure, each row marked
+    with the date of its run, and that run's date, code and rounds in `record["earlier"]`."""
+    kept = sorted(set(earlier["settings"]["sizes"]) - set(record["settings"]["sizes"]))
+    if not kept:
+        return
+    for kind in ("imports", "distribution", "exports", "checks"):
+        for row in earlier[kind]:
+            if row["tasks"] in kept:
+                record[kind].append({**row, "run": row.get("run", earlier["date"])})
+    runs = {run["date"]: run for run in earlier.get("earlier", [])}
+    runs[earlier["date"]] = {
+        "date": earlier["date"],
+        "code": earlier.get("code"),
+        "rounds": earlier["settings"]["rounds"],
+        "export_rounds": earlier["settings"].get("export_rounds", earlier["settings"]["rounds"]),
+        "seconds": earlier.get("seconds"),
+    }
+    record["earlier"] = []
+    for date, run in sorted(runs.items()):
+        sizes = sorted({row["tasks"] for row in record["imports"] if row.get("run") == date})
+        if sizes:
+            record["earlier"].append({**run, "sizes": sizes})
+    record["settings"]["sizes"] = sorted(set(record["settings"]["sizes"]) | set(kept))
 
 
 def finish(record: dict[str, Any]) -> None:
@@ -1259,7 +1311,10 @@ def main() -> None:
         return
     if options.aggregation:
         subprocess.run([sys.executable, str(BENCH / "aggregation.py")], cwd=ROOT, check=True)  # noqa: S603
-    finish(run(options))
+    record = run(options)
+    if options.merge:
+        merge(record, json.loads((BENCH / "results" / "peers.json").read_text()))
+    finish(record)
     PARTIAL.unlink(missing_ok=True)
 
 
