@@ -347,13 +347,15 @@ ATTACKS: list[Attack] = [
     _attack(
         "stack_overflow",
         "overflows the C stack and takes the runner down with it",
-        "the runner gets a result: the program dies of its own signal (killed)",
+        "the runner gets a result: the program dies of its own signal (killed), or, on a slow "
+        "machine, reaches its CPU limit first (building a million nested lists takes a while)",
         "sys.setrecursionlimit(10 ** 8)\n"
         "nested = []\n"
         "for _ in range(10 ** 6):\n"
         "    nested = [nested]\n"
         "repr(nested)\n",
         Outcome.KILLED,
+        Outcome.CPU_LIMIT,
     ),
     _attack(
         "segfault",
