@@ -90,6 +90,26 @@ print('ANNOTATORS ' + json.dumps(found))
 """
 
 
+# Annotations as its importer makes them (see `LabelStudio.fill`): the n-th task of the project
+# gets k = 0, 1, 2 from annotators n + 10k (mod their count), choice B when n + k is a multiple
+# of 4, else A.
+FILL_SQL = """
+INSERT INTO task_completion (
+    result, task_id, project_id, completed_by_id, was_cancelled, ground_truth, created_at,
+    updated_at, lead_time, prediction, result_count, unique_id, bulk_created
+)
+SELECT CASE WHEN (t.n + k) %% 4 = 0 THEN %(b)s::jsonb ELSE %(a)s::jsonb END,
+       t.id, t.project_id, (%(people)s::int[])[1 + (t.n + 10 * k) %% %(count)s],
+       false, true, now(), now(), 30.0, '{}'::jsonb, 0, gen_random_uuid(), false
+FROM (
+    SELECT id, project_id, row_number() OVER (ORDER BY id) - 1 AS n
+    FROM task WHERE project_id = %(project)s
+) AS t
+CROSS JOIN generate_series(0, %(per_task)s - 1) AS k
+ORDER BY t.id, k
+"""
+
+
 def ensure_env() -> str:
     """Label Studio's own venv, made once; returns the installed version."""
     if not PYTHON.exists():
@@ -179,6 +199,8 @@ class Client:
                 method, path, body=body, headers={**self.headers, **(headers or {})}
             )
             return self.connection.getresponse()
+        except TimeoutError:
+            raise  # a slow answer, not a closed connection: never send it twice
         except (ConnectionError, OSError):
             # A server that closed the kept-alive connection: reconnect once (not for a stream).
             if body is not None and not isinstance(body, bytes):
@@ -238,6 +260,19 @@ class Server:
     port: int
     process: subprocess.Popen[bytes]
     log: Path
+    workers: int = 4  # gunicorn's
+
+
+def halt(server: Server) -> None:
+    """Stop one server by its own process group: SIGTERM, then SIGKILL after 30 s."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(server.process.pid, signal.SIGTERM)
+    try:
+        server.process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.process.pid, signal.SIGKILL)
+        server.process.wait()
 
 
 class LabelStudio:
@@ -352,9 +387,10 @@ class LabelStudio:
         self.annotators = [(row[0], row[1], row[2]) for row in found]
         return self.annotators
 
-    def start(self, server: str = "default", workers: int = 4) -> Server:
-        """One more server of this instance (same database and files) on a free port."""
-        port = free_port()
+    def start(self, server: str = "default", workers: int = 4, port: int | None = None) -> Server:
+        """One more server of this instance (same database and files), on a free port unless
+        one is given."""
+        port = port or free_port()
         if server == "default":
             command = [
                 str(ENV / "bin" / "label-studio"),
@@ -392,7 +428,7 @@ class LabelStudio:
                 stderr=output,
                 start_new_session=True,  # its own process group, stopped as one in `stop`
             )
-        found = Server(kind=server, port=port, process=process, log=log)
+        found = Server(kind=server, port=port, process=process, log=log, workers=workers)
         self.servers.append(found)
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
@@ -417,15 +453,18 @@ class LabelStudio:
     def stop(self) -> None:
         """Stop every server this instance started, each by its own process group."""
         for server in self.servers:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(server.process.pid, signal.SIGTERM)
-            try:
-                server.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(server.process.pid, signal.SIGKILL)
-                server.process.wait()
+            halt(server)
         self.servers.clear()
+
+    def restart(self, server: Server) -> None:
+        """Stop one server (and whatever request it was still serving) and start it again on
+        the same port; the same `Server` then holds the new process."""
+        halt(server)
+        index = self.servers.index(server)
+        fresh = self.start(server.kind, server.workers, port=server.port)
+        self.servers.remove(fresh)
+        server.process, server.log = fresh.process, fresh.log
+        self.servers[index] = server
 
     def close(self) -> None:
         """Stop the server and remove everything this instance made: database and files."""
@@ -483,17 +522,30 @@ class LabelStudio:
             raise ApiError(f"import: HTTP {response.status}: {data[:500]!r}")
         return json.loads(data)
 
-    def export(self, project_id: int) -> tuple[int, int]:
-        """Its JSON export of all tasks with their annotations, read to the end: (bytes, tasks)."""
+    def export(self, project_id: int, limit: float | None = None) -> tuple[int, int] | None:
+        """Its JSON export of all tasks with their annotations, read to the end: (bytes, tasks);
+        None when it has not ended `limit` seconds after the request was sent. Its export is
+        built in the request, so the server goes on building it: `restart` the server then."""
         query = urlencode({"exportType": "JSON", "download_all_tasks": "true"})
-        client = self.admin()
+        deadline = None if limit is None else time.monotonic() + limit
+        client = Client(self.servers[0].port, ADMIN_TOKEN, timeout=limit or 3600)
         size = 0
         try:
             response = client.open("GET", f"/api/projects/{project_id}/export?{query}")
             if response.status != 200:
                 raise ApiError(f"export: HTTP {response.status}: {response.read()[:300]!r}")
-            while block := response.read(1 << 20):
+            while True:
+                if deadline is not None:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        return None
+                    client.connection.sock.settimeout(left)
+                block = response.read(1 << 20)
+                if not block:
+                    break
                 size += len(block)
+        except TimeoutError:
+            return None
         finally:
             client.close()
         return size, self.count_tasks(project_id)
@@ -510,6 +562,36 @@ class LabelStudio:
             sqlite3.connect(self.data_dir / "label_studio.sqlite3", timeout=60)
         ) as db:
             return db.execute(sql, params).fetchall()
+
+    def fill(self, project_id: int, people: list[int], per_task: int = 3) -> int:
+        """Give every task of the project `per_task` annotations by SQL, as its importer of
+        annotated tasks writes them (`TaskSerializerBulk.add_annotations` and `add_tasks`:
+        ground truth, not cancelled, the task counted and labelled), but without a multi-GB
+        upload; our side of the export is filled by SQL too (bench/export.py `fill`). A task's
+        annotators and choices are those of `bench/peers.py` `peer_files`. Returns the count."""
+        assert self.database == "postgresql", "filled by SQL on PostgreSQL only"
+        import psycopg
+
+        params = {
+            "project": project_id,
+            "people": people,
+            "count": len(people),
+            "per_task": per_task,
+            "a": json.dumps(choice_result("A")),
+            "b": json.dumps(choice_result("B")),
+        }
+        with psycopg.connect(dbname=self.db_name, **POSTGRES) as connection:
+            with connection.transaction():
+                made = connection.execute(FILL_SQL, params).rowcount
+                connection.execute(
+                    "UPDATE task SET total_annotations = %(per_task)s, cancelled_annotations = 0, "
+                    "is_labeled = overlap <= %(per_task)s, updated_at = now() "
+                    "WHERE project_id = %(project)s",
+                    params,
+                )
+            connection.autocommit = True
+            connection.execute("VACUUM (ANALYZE) task, task_completion")
+        return made
 
     def count_tasks(self, project_id: int) -> int:
         return self.query("SELECT count(*) FROM task WHERE project_id = ?", (project_id,))[0][0]
