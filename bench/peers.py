@@ -674,7 +674,7 @@ def measure_size(
         save_partial(record)
         result = timed(
             ls_default.process.pid,
-            lambda peer_project=peer_project: ls.export(peer_project, options.export_limit),
+            lambda peer_project=peer_project: ls.export(peer_project, options.export_limit or None),
         )
         outcome = result.pop("outcome")
         result["bytes"] = outcome and outcome[0]
@@ -1289,8 +1289,8 @@ def arguments() -> argparse.Namespace:
         "--export-limit",
         type=float,
         default=EXPORT_LIMIT,
-        help=f"seconds to wait for Label Studio's export (default {EXPORT_LIMIT:g}); "
-        "longer ones are reported as stopped, their time as at least the limit",
+        help=f"seconds to wait for Label Studio's export (default {EXPORT_LIMIT:g}; 0: to the "
+        "end); longer ones are reported as stopped, their time as at least the limit",
     )
     parser.add_argument("--duration", type=float, help="measured seconds per distribution row")
     parser.add_argument("--warmup", type=float, help="seconds before measuring")

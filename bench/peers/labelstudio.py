@@ -185,7 +185,7 @@ class ApiError(RuntimeError):
 class Client:
     """A keep-alive HTTP client of one Label Studio instance, as one user (token)."""
 
-    def __init__(self, port: int, token: str, timeout: float = 3600) -> None:
+    def __init__(self, port: int, token: str, timeout: float | None = 3600) -> None:
         self.port = port
         self.timeout = timeout
         self.connection = HTTPConnection("127.0.0.1", port, timeout=timeout)
@@ -524,11 +524,12 @@ class LabelStudio:
 
     def export(self, project_id: int, limit: float | None = None) -> tuple[int, int] | None:
         """Its JSON export of all tasks with their annotations, read to the end: (bytes, tasks);
-        None when it has not ended `limit` seconds after the request was sent. Its export is
-        built in the request, so the server goes on building it: `restart` the server then."""
+        None when it has not ended `limit` seconds after the request was sent (no limit: wait
+        to the end). Its export is built in the request, so the server goes on building it:
+        `restart` the server then."""
         query = urlencode({"exportType": "JSON", "download_all_tasks": "true"})
         deadline = None if limit is None else time.monotonic() + limit
-        client = Client(self.servers[0].port, ADMIN_TOKEN, timeout=limit or 3600)
+        client = Client(self.servers[0].port, ADMIN_TOKEN, timeout=limit)
         size = 0
         try:
             response = client.open("GET", f"/api/projects/{project_id}/export?{query}")
