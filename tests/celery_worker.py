@@ -117,11 +117,45 @@ def celery_worker_process(
         process.kill()
 
 
+def settle(worker: WorkerProcess, timeout: float = 60) -> bool:
+    """Wait until the worker has nothing left to do: no message waiting in its queues in Redis,
+    none reserved or running in the worker. A job still running when the test's tables are
+    flushed deadlocks the flush's TRUNCATE (seen on a loaded machine: a test that waited for
+    each job's first delivery ended while the second was running). False on timeout."""
+    import redis
+
+    client = redis.Redis.from_url(settings.CELERY_TEST_BROKER_URL)
+    inspector = celery_app.control.inspect(destination=[worker.name], timeout=1.0)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            if not any(client.llen(name) for name in settings.CELERY_QUEUE_NAMES):
+                active, reserved = inspector.active(), inspector.reserved()
+                if (  # no answer means the worker's state is unknown: wait on
+                    active is not None
+                    and reserved is not None
+                    and not any(active.values())
+                    and not any(reserved.values())
+                    and not any(client.llen(name) for name in settings.CELERY_QUEUE_NAMES)
+                ):
+                    return True
+            time.sleep(0.2)
+    finally:
+        client.close()
+    return False
+
+
 @pytest.fixture
 def celery_worker(celery_worker_process: WorkerProcess) -> Iterator[WorkerProcess]:
-    """The real worker, with this process sending tasks to Redis instead of running them eagerly."""
+    """The real worker, with this process sending tasks to Redis instead of running them eagerly.
+    Afterwards it waits for the worker to settle, before the test's tables are flushed."""
     celery_app.conf.task_always_eager = False
     try:
         yield celery_worker_process
     finally:
         celery_app.conf.task_always_eager = True
+        if not settle(celery_worker_process):
+            pytest.fail(
+                "The Celery worker was still busy 60 s after the test:\n"
+                + celery_worker_process.log()[-4000:]
+            )
