@@ -1031,7 +1031,8 @@ def write(record: dict[str, Any]) -> None:
         f"Label Studio {record['label_studio']} (its own venv)"
         + (f"; ours at {record['code']}" if record.get("code") else "")
         + f". Sizes: {sizes} tasks; "
-        f"{settings['rounds']} interleaved rounds (ours, then the peer), medians"
+        f"{settings['rounds']} interleaved round{'s' if settings['rounds'] != 1 else ''} "
+        "(ours, then the peer), medians"
         + (
             f" ({settings['export_rounds']} of the exports)"
             if settings.get("export_rounds", settings["rounds"]) != settings["rounds"]
@@ -1140,7 +1141,8 @@ def write(record: dict[str, Any]) -> None:
                 )
         lines.append("")
         empty = [
-            f"{system} at {entry['contributors']} (overlap {entry['overlap']})"
+            f"{system} at {entry['contributors']} ({entry['tasks']:,} tasks, overlap "
+            f"{entry['overlap']})"
             for entry in summary["distribution"]
             for system in ("label-studio", "label-studio gunicorn", "label-studio sqlite")
             if system in entry and not entry[system]["cycles_per_s"]
