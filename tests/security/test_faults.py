@@ -20,7 +20,7 @@ from common.jobs import jobs_parked
 from evaluations.tasks import aggregation_run_task
 from marketplace.tasks import payout_batch_build_task
 from tests.assessments.helpers import load_tiny
-from tests.celery_worker import ROOT, WorkerProcess, _database_url
+from tests.celery_worker import ROOT, WorkerProcess, _database_url, settle
 from tests.figures import figure
 from tests.security import fault_jobs
 
@@ -63,6 +63,9 @@ def test_each_job_delivered_twice_and_called_twice_leaves_its_effect_once(
             and fault_jobs.scoring_check(attempts)["lost"] == 0
         )
     ), celery_worker.log()[-4000:]
+    # Every delivery has ended (the first of each job ending is not enough: the second may still
+    # be at work, and a call now would rightly find the job busy), then it is called twice.
+    assert settle(celery_worker), celery_worker.log()[-4000:]
     for task, ids in (
         (attempt_score_task, attempts),
         (aggregation_run_task, runs),
